@@ -1,0 +1,178 @@
+/// Appends lib0 primitives to a byte buffer (the encoding Yjs uses everywhere).
+public struct Lib0Writer: Sendable {
+    public private(set) var bytes: [UInt8]
+
+    public init(capacity: Int = 64) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    @inlinable public var count: Int { bytes.count }
+
+    @inline(__always)
+    public mutating func writeU8(_ b: UInt8) { bytes.append(b) }
+
+    public mutating func writeRaw<S: Sequence>(_ raw: S) where S.Element == UInt8 { bytes.append(contentsOf: raw) }
+
+    /// Unsigned LEB128: 7 bits per byte, least significant first.
+    @inline(__always)
+    public mutating func writeVarUInt(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    @inline(__always)
+    public mutating func writeVarUInt(_ value: UInt32) { writeVarUInt(UInt64(value)) }
+
+    @inline(__always)
+    public mutating func writeVarUInt(_ value: Int) { writeVarUInt(UInt64(value)) }
+
+    /// lib0 var-int: sign-magnitude, bit 0x40 of the first byte is the sign. `negative`
+    /// lets callers write -0, which lib0's RLE codings use as a marker.
+    public mutating func writeVarInt(_ value: Int64, negativeZero: Bool = false) {
+        let negative = value < 0 || (value == 0 && negativeZero)
+        var magnitude = value.magnitude
+        var first = UInt8(magnitude & 0x3F)
+        if negative { first |= 0x40 }
+        magnitude >>= 6
+        if magnitude > 0 { first |= 0x80 }
+        bytes.append(first)
+        while magnitude > 0 {
+            var b = UInt8(magnitude & 0x7F)
+            magnitude >>= 7
+            if magnitude > 0 { b |= 0x80 }
+            bytes.append(b)
+        }
+    }
+
+    /// var-string: byte length then UTF-8.
+    public mutating func writeString(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            writeVarUInt(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// Writes UTF-16 code units as a var-string. An unpaired surrogate becomes U+FFFD,
+    /// exactly as JavaScript's TextEncoder does.
+    public mutating func writeUTF16String<C: Collection>(_ units: C) where C.Element == UInt16 {
+        // Fast path: ASCII only, the UTF-8 length equals the UTF-16 length.
+        if units.allSatisfy({ $0 < 0x80 }) {
+            writeVarUInt(UInt64(units.count))
+            for u in units { bytes.append(UInt8(truncatingIfNeeded: u)) }
+            return
+        }
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(units.count * 3)
+        UTF16Transcoding.appendUTF8(units, to: &utf8)
+        writeVarUInt(UInt64(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// var-uint8array: length then the bytes.
+    public mutating func writeBytes<C: Collection>(_ b: C) where C.Element == UInt8 {
+        writeVarUInt(UInt64(b.count))
+        bytes.append(contentsOf: b)
+    }
+
+    public mutating func writeFloat32(_ f: Float) {
+        let bits = f.bitPattern.bigEndian
+        withUnsafeBytes(of: bits) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func writeFloat64(_ d: Double) {
+        let bits = d.bitPattern.bigEndian
+        withUnsafeBytes(of: bits) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func writeBigInt64(_ i: Int64) {
+        let bits = i.bigEndian
+        withUnsafeBytes(of: bits) { bytes.append(contentsOf: $0) }
+    }
+}
+
+/// UTF-16 <-> UTF-8 with the JavaScript rules (lone surrogates become U+FFFD).
+public enum UTF16Transcoding {
+    public static func appendUTF8<C: Collection>(_ units: C, to out: inout [UInt8]) where C.Element == UInt16 {
+        var it = units.makeIterator()
+        var pending: UInt16? = nil
+        func emit(_ scalar: UInt32, _ out: inout [UInt8]) {
+            switch scalar {
+            case 0..<0x80: out.append(UInt8(scalar))
+            case 0x80..<0x800:
+                out.append(UInt8(0xC0 | (scalar >> 6)))
+                out.append(UInt8(0x80 | (scalar & 0x3F)))
+            case 0x800..<0x10000:
+                out.append(UInt8(0xE0 | (scalar >> 12)))
+                out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+                out.append(UInt8(0x80 | (scalar & 0x3F)))
+            default:
+                out.append(UInt8(0xF0 | (scalar >> 18)))
+                out.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
+                out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+                out.append(UInt8(0x80 | (scalar & 0x3F)))
+            }
+        }
+        while true {
+            let u: UInt16
+            if let p = pending { u = p; pending = nil } else if let n = it.next() { u = n } else { break }
+            if u & 0xFC00 == 0xD800 {
+                if let next = it.next() {
+                    if next & 0xFC00 == 0xDC00 {
+                        let scalar = 0x10000 + ((UInt32(u) - 0xD800) << 10) + (UInt32(next) - 0xDC00)
+                        emit(scalar, &out)
+                    } else {
+                        emit(0xFFFD, &out)
+                        pending = next
+                    }
+                } else {
+                    emit(0xFFFD, &out)
+                }
+            } else if u & 0xFC00 == 0xDC00 {
+                emit(0xFFFD, &out)
+            } else {
+                emit(UInt32(u), &out)
+            }
+        }
+    }
+
+    /// Strict UTF-8 validation and conversion to UTF-16 units; nil when invalid (lib0 throws).
+    public static func utf16(fromUTF8 bytes: UnsafeBufferPointer<UInt8>) -> [UInt16]? {
+        var out: [UInt16] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b0 = bytes[i]
+            if b0 < 0x80 { out.append(UInt16(b0)); i += 1; continue }
+            var scalar: UInt32
+            var need: Int
+            var minValue: UInt32
+            if b0 & 0xE0 == 0xC0 { scalar = UInt32(b0 & 0x1F); need = 1; minValue = 0x80 }
+            else if b0 & 0xF0 == 0xE0 { scalar = UInt32(b0 & 0x0F); need = 2; minValue = 0x800 }
+            else if b0 & 0xF8 == 0xF0 { scalar = UInt32(b0 & 0x07); need = 3; minValue = 0x10000 }
+            else { return nil }
+            if i + need >= n { return nil }
+            for k in 1...need {
+                let b = bytes[i + k]
+                if b & 0xC0 != 0x80 { return nil }
+                scalar = (scalar << 6) | UInt32(b & 0x3F)
+            }
+            if scalar < minValue || scalar > 0x10FFFF || (scalar >= 0xD800 && scalar <= 0xDFFF) { return nil }
+            if scalar >= 0x10000 {
+                let v = scalar - 0x10000
+                out.append(UInt16(0xD800 + (v >> 10)))
+                out.append(UInt16(0xDC00 + (v & 0x3FF)))
+            } else {
+                out.append(UInt16(scalar))
+            }
+            i += need + 1
+        }
+        return out
+    }
+}

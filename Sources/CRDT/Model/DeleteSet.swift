@@ -1,0 +1,68 @@
+/// A half-open clock range [clock, clock + length) of one client.
+public struct ClockRange: Sendable, Equatable, Hashable {
+    public var clock: Clock
+    public var length: Clock
+    public init(clock: Clock, length: Clock) {
+        self.clock = clock
+        self.length = length
+    }
+    public var end: Clock { clock &+ length }
+}
+
+/// The set of deleted ids, per client as sorted ranges.
+public struct DeleteSet: Sendable, Equatable {
+    public var clients: [ClientID: [ClockRange]]
+
+    public init(_ clients: [ClientID: [ClockRange]] = [:]) {
+        self.clients = clients
+    }
+
+    public var isEmpty: Bool { clients.values.allSatisfy { $0.isEmpty } }
+
+    /// Add a range without normalising; call `normalize()` before encoding or querying.
+    public mutating func add(client: ClientID, clock: Clock, length: Clock) {
+        guard length > 0 else { return }
+        clients[client, default: []].append(ClockRange(clock: clock, length: length))
+    }
+
+    /// Sort ranges per client and merge overlapping or touching ones (Yjs `sortAndMergeDeleteSet`).
+    public mutating func normalize() {
+        for (client, ranges) in clients {
+            if ranges.isEmpty { clients[client] = nil; continue }
+            let sorted = ranges.sorted { $0.clock < $1.clock }
+            var merged: [ClockRange] = []
+            merged.reserveCapacity(sorted.count)
+            for r in sorted {
+                if let last = merged.last, r.clock <= last.end {
+                    let end = max(last.end, r.end)
+                    merged[merged.count - 1].length = end - last.clock
+                } else {
+                    merged.append(r)
+                }
+            }
+            clients[client] = merged
+        }
+    }
+
+    /// Whether `id` falls in the set (ranges must be normalised).
+    public func contains(_ id: ID) -> Bool {
+        guard let ranges = clients[id.client] else { return false }
+        var lo = 0, hi = ranges.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            let r = ranges[mid]
+            if id.clock < r.clock { hi = mid - 1 } else if id.clock >= r.end { lo = mid + 1 } else { return true }
+        }
+        return false
+    }
+
+    /// Union of two delete sets (normalised).
+    public func merged(with other: DeleteSet) -> DeleteSet {
+        var result = self
+        for (client, ranges) in other.clients {
+            result.clients[client, default: []].append(contentsOf: ranges)
+        }
+        result.normalize()
+        return result
+    }
+}
