@@ -1,0 +1,117 @@
+/// Writing the document's structs as update v1 (Yjs `writeClientsStructs` / `encodeStateAsUpdate`).
+extension YDoc {
+    /// Writes, for every client whose state is past `from(client)`, its structs from that clock,
+    /// clients descending. The first struct of a group is offset-written when the clock falls inside it.
+    func writeStructs(into w: inout Lib0Writer, from: (ClientIndex) -> Clock) {
+        var groups: [(client: ClientID, index: ClientIndex, clock: Clock)] = []
+        for (i, cs) in clientStructs.enumerated() {
+            let start = from(ClientIndex(i))
+            if cs.state > start { groups.append((clientIDs[i], ClientIndex(i), start)) }
+        }
+        groups.sort { $0.client > $1.client }
+        w.writeVarUInt(UInt64(groups.count))
+        var refs: [ItemRef] = []
+        for g in groups {
+            refs.removeAll(keepingCapacity: true)
+            clientStructs[Int(g.index)].forEach(from: g.clock) { refs.append($0); return true }
+            w.writeVarUInt(UInt64(refs.count))
+            w.writeVarUInt(g.client)
+            w.writeVarUInt(UInt64(g.clock))
+            for (k, ref) in refs.enumerated() {
+                let offset = k == 0 ? g.clock - items[Int(ref)].clock : 0
+                writeStruct(ref, offset: offset, into: &w)
+            }
+        }
+    }
+
+    /// Yjs `Item.write` / `GC.write`.
+    func writeStruct(_ ref: ItemRef, offset: Clock, into w: inout Lib0Writer) {
+        let r = items[Int(ref)]
+        if r.isGC {
+            w.writeU8(0)
+            w.writeVarUInt(UInt64(r.length - offset))
+            return
+        }
+        let hasOrigin = offset > 0 || r.hasOrigin
+        var info = r.kind.rawValue & 0x1F
+        if hasOrigin { info |= 0x80 }
+        if r.hasRightOrigin { info |= 0x40 }
+        if r.parentSub >= 0 { info |= 0x20 }
+        w.writeU8(info)
+        if offset > 0 {
+            w.writeVarUInt(clientIDs[Int(r.client)])
+            w.writeVarUInt(UInt64(r.clock + offset - 1))
+        } else if r.hasOrigin {
+            w.writeVarUInt(clientIDs[Int(r.originClient)])
+            w.writeVarUInt(UInt64(r.originClock))
+        }
+        if r.hasRightOrigin {
+            w.writeVarUInt(clientIDs[Int(r.rightOriginClient)])
+            w.writeVarUInt(UInt64(r.rightOriginClock))
+        }
+        if !hasOrigin && !r.hasRightOrigin {
+            let t = types[Int(r.parent)]
+            if t.item == noItem {
+                w.writeVarUInt(1)
+                w.writeString(t.rootName ?? "")
+            } else {
+                w.writeVarUInt(0)
+                let pid = items[Int(t.item)]
+                w.writeVarUInt(clientIDs[Int(pid.client)])
+                w.writeVarUInt(UInt64(pid.clock))
+            }
+            if r.parentSub >= 0 { w.writeString(keys[Int(r.parentSub)]) }
+        }
+        switch r.kind {
+        case .deleted:
+            w.writeVarUInt(UInt64(r.length - offset))
+        case .string:
+            let s = Int(r.content)
+            w.writeUTF16String(textUnits[(s + Int(offset))..<(s + Int(r.length))])
+        case .type:
+            UpdateEncoderV1.writeItemContent(.type(types[Int(r.content)].ref ?? .map), offset: 0, into: &w)
+        default:
+            UpdateEncoderV1.writeItemContent(contents[Int(r.content)], offset: offset, into: &w)
+        }
+    }
+
+    /// Every deleted struct (items and GC) as ranges: Yjs `createDeleteSetFromStructStore`.
+    func deleteSetOfStore() -> DeleteSet {
+        var ds = DeleteSet()
+        for (i, cs) in clientStructs.enumerated() {
+            var ranges: [ClockRange] = []
+            var open: ClockRange? = nil
+            cs.forEach { ref in
+                let r = self.items[Int(ref)]
+                if r.isDeleted || r.isGC {
+                    if var o = open { o.length += r.length; open = o } else { open = ClockRange(clock: r.clock, length: r.length) }
+                } else if let o = open {
+                    ranges.append(o)
+                    open = nil
+                }
+            }
+            if let o = open { ranges.append(o) }
+            if !ranges.isEmpty { ds.clients[clientIDs[i]] = ranges }
+        }
+        return ds
+    }
+
+    /// The whole document, or only what a peer with state vector `since` lacks, as update v1.
+    /// Pending structs and deletes are carried along, as Yjs does.
+    public func encodeStateAsUpdate(since: StateVector = StateVector()) -> [UInt8] {
+        var w = Lib0Writer(capacity: 1024)
+        writeStructs(into: &w, from: { since[self.clientIDs[Int($0)]] })
+        UpdateEncoderV1.writeDeleteSet(deleteSetOfStore(), into: &w)
+        guard pendingStructs != nil || pendingDeletes != nil else { return w.bytes }
+        var parts: [DecodedUpdate] = []
+        if let own = try? UpdateDecoderV1.decode(w.bytes) { parts.append(own) }
+        if let pds = pendingDeletes { parts.append(DecodedUpdate(groups: [], deleteSet: pds)) }
+        if let ps = pendingStructs { parts.append(Updates.diff(ps, against: since)) }
+        return UpdateEncoderV1.encode(Updates.merge(parts))
+    }
+
+    /// Like `encodeStateAsUpdate(since:)` with an encoded state vector.
+    public func encodeStateAsUpdate(sinceEncoded sv: [UInt8]) throws -> [UInt8] {
+        encodeStateAsUpdate(since: try StateVector(decoding: sv))
+    }
+}

@@ -1,0 +1,59 @@
+/// An array type: a list of values and nested types.
+public struct YArray {
+    let doc: YDoc
+    let type: Int32
+
+    public var count: Int { doc.types[Int(type)].length }
+
+    /// Inserts JSON-like values; consecutive values share one item, as in Yjs.
+    public func insert(at index: Int, _ values: [YAny]) throws(YDocError) {
+        guard !values.isEmpty else { return }
+        try doc.listInsert(type, at: index, contents: [.any(values)], skipDeleted: false)
+    }
+
+    public func push(_ values: [YAny]) {
+        try? insert(at: count, values)
+    }
+
+    public func insertBinary(at index: Int, _ bytes: [UInt8]) throws(YDocError) {
+        try doc.listInsert(type, at: index, contents: [.binary(bytes)], skipDeleted: false)
+    }
+
+    @discardableResult public func insertText(at index: Int) throws(YDocError) -> YText {
+        YText(doc: doc, type: try nested(index, .text))
+    }
+
+    @discardableResult public func insertMap(at index: Int) throws(YDocError) -> YMap {
+        YMap(doc: doc, type: try nested(index, .map))
+    }
+
+    @discardableResult public func insertArray(at index: Int) throws(YDocError) -> YArray {
+        YArray(doc: doc, type: try nested(index, .array))
+    }
+
+    private func nested(_ index: Int, _ ref: YTypeRef) throws(YDocError) -> Int32 {
+        let before = doc.types.count
+        try doc.listInsert(type, at: index, contents: [.type(ref)], skipDeleted: false)
+        return Int32(before)
+    }
+
+    public func delete(at index: Int, count: Int) throws(YDocError) {
+        try doc.listDelete(type, at: index, count: count)
+    }
+
+    public func get(_ index: Int) -> YValue? {
+        guard index >= 0, index < count else { return nil }
+        let (ref, start) = doc.findVisible(type, unit: index)
+        return doc.value(of: ref, at: index - start)
+    }
+
+    public func toArray() -> [YValue] {
+        var out: [YValue] = []
+        for ref in doc.listItems(type) {
+            for k in 0..<Int(doc.items[Int(ref)].length) { out.append(doc.value(of: ref, at: k)) }
+        }
+        return out
+    }
+
+    public func toAny() -> YAny { .array(toArray().map { $0.toAny() }) }
+}

@@ -1,0 +1,55 @@
+/// A value read from a map or array.
+public enum YValue {
+    case any(YAny)
+    case binary([UInt8])
+    case text(YText)
+    case map(YMap)
+    case array(YArray)
+    /// XML and other shared types we host but do not give an API to.
+    case other(YTypeRef)
+    case doc(guid: String)
+    case embed(String)
+
+    /// A plain rendering: text as its string, maps as objects (keys sorted), arrays as arrays.
+    public func toAny() -> YAny {
+        switch self {
+        case let .any(a): return a
+        case let .binary(b): return .bytes(b)
+        case let .text(t): return .string(t.string)
+        case let .map(m): return m.toAny()
+        case let .array(a): return a.toAny()
+        case let .other(ref): return .string("<\(ref)>")
+        case let .doc(guid): return .object([("guid", .string(guid))])
+        case let .embed(json): return .string(json)
+        }
+    }
+}
+
+extension YDoc {
+    /// The value of the `offset`-th element of an item's content.
+    func value(of ref: ItemRef, at offset: Int) -> YValue {
+        let r = items[Int(ref)]
+        switch r.kind {
+        case .type:
+            let t = r.content
+            switch types[Int(t)].ref {
+            case .text?, .xmlText?: return .text(YText(doc: self, type: t))
+            case .map?: return .map(YMap(doc: self, type: t))
+            case .array?: return .array(YArray(doc: self, type: t))
+            case let other?: return .other(other)
+            case nil: return .other(.map)
+            }
+        case .string:
+            return .any(.string(String(decoding: [textUnits[Int(r.content) + offset]], as: UTF16.self)))
+        default:
+            switch contents[Int(r.content)] {
+            case let .any(values): return .any(values[offset])
+            case let .json(texts): return .any((try? YAny.parseJSON(texts[offset])) ?? .undefined)
+            case let .binary(b): return .binary(b)
+            case let .doc(guid, _): return .doc(guid: guid)
+            case let .embed(json): return .embed(json)
+            default: return .any(.undefined)
+            }
+        }
+    }
+}
