@@ -1,24 +1,14 @@
 /// Applying remote updates: dependency-ordered integration with pending structs and deletes
 /// (Yjs `applyUpdate` / `integrateStructs` / `readAndApplyDeleteSet`).
-extension YDoc {
-    /// Decodes and applies an update v1. Malformed input throws before anything changes.
-    public func applyUpdate(_ update: [UInt8], origin: String? = nil) throws {
-        let decoded = try UpdateDecoderV1.decode(update)
-        apply(decoded, origin: origin)
-    }
-
-    /// Applies an already decoded update in one (remote) transaction.
-    public func apply(_ update: DecodedUpdate, origin: String? = nil) {
-        if transaction != nil {
-            integrateUpdate(update)
-            return
-        }
-        begin(origin: origin, isLocal: false)
+extension DocStore {
+    /// Applies a decoded update in one remote transaction (or the open one).
+    mutating func applyRemote(_ update: DecodedUpdate, origin: String?) {
+        let opened = beginIfNeeded(origin: origin, isLocal: false)
         integrateUpdate(update)
-        commit()
+        if opened { commit() }
     }
 
-    func integrateUpdate(_ update: DecodedUpdate) {
+    mutating func integrateUpdate(_ update: DecodedUpdate) {
         let rest = integrateStructs(update)
         var retry = false
         if let pending = pendingStructs {
@@ -52,7 +42,7 @@ extension YDoc {
     }
 
     /// Integrates what can be integrated; returns the rest and, per client, the lowest clock it waits for.
-    private func integrateStructs(_ update: DecodedUpdate) -> (update: DecodedUpdate, missing: [ClientID: Clock])? {
+    private mutating func integrateStructs(_ update: DecodedUpdate) -> (update: DecodedUpdate, missing: [ClientID: Clock])? {
         // One queue per client; a later group for the same client replaces an earlier one (as Yjs).
         var queues: [ClientID: (structs: [UpdateStruct], next: Int)] = [:]
         for g in update.groups where !g.structs.isEmpty {
@@ -146,7 +136,7 @@ extension YDoc {
     /// The client whose data this struct waits for, or nil when everything it references is here.
     /// References past a client's state (even the struct's own client) count as missing, so a
     /// hostile update can never make us dereference something we do not have.
-    private func missingDependency(_ s: UpdateStruct) -> ClientID? {
+    private mutating func missingDependency(_ s: UpdateStruct) -> ClientID? {
         guard case let .item(item) = s else { return nil }
         if let o = item.origin, o.clock >= state(of: o.client) { return o.client }
         if let r = item.rightOrigin, r.clock >= state(of: r.client) { return r.client }
@@ -155,7 +145,7 @@ extension YDoc {
     }
 
     /// Resolves an item's references (splitting neighbours) and integrates it from `offset`.
-    private func integrateRemote(_ s: UpdateStruct, offset: Clock) {
+    private mutating func integrateRemote(_ s: UpdateStruct, offset: Clock) {
         switch s {
         case .skip:
             return

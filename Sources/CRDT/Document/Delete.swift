@@ -1,8 +1,8 @@
 /// Deletion, garbage collection and remote delete sets.
-extension YDoc {
+extension DocStore {
     /// Yjs `Item.delete`: marks the item deleted, updates lengths, records it in the
     /// transaction's delete set and deletes nested content.
-    func deleteItem(_ ref: ItemRef) {
+    mutating func deleteItem(_ ref: ItemRef) {
         let r = items[Int(ref)]
         guard !r.isDeleted, !r.isGC else { return }
         if r.parent >= 0 {
@@ -11,24 +11,23 @@ extension YDoc {
                 types[p].length -= Int(r.length)
             }
             types[p].cursorItem = noItem
-            transaction?.changedTypes.insert(r.parent)
         }
         items[Int(ref)].isDeleted = true
-        transaction?.deleteSet.add(client: clientIDs[Int(r.client)], clock: r.clock, length: r.length)
+        txn.deleteSet.add(client: clientIDs[Int(r.client)], clock: r.clock, length: r.length)
         if r.kind == .type {
             deleteTypeContent(r.content)
         }
     }
 
     /// Yjs `ContentType.delete`: delete every live child of a deleted type.
-    private func deleteTypeContent(_ t: Int32) {
+    private mutating func deleteTypeContent(_ t: Int32) {
         var child = types[Int(t)].start
         while child != noItem {
             let c = items[Int(child)]
             if !c.isDeleted {
                 deleteItem(child)
-            } else if let txn = transaction, c.clock < txn.before(c.client) {
-                transaction?.mergeStructs.append(child)
+            } else if c.clock < txn.before(c.client) {
+                txn.mergeStructs.append(child)
             }
             child = items[Int(child)].right
         }
@@ -36,16 +35,15 @@ extension YDoc {
             let c = items[Int(last)]
             if !c.isDeleted {
                 deleteItem(last)
-            } else if let txn = transaction, c.clock < txn.before(c.client) {
-                transaction?.mergeStructs.append(last)
+            } else if c.clock < txn.before(c.client) {
+                txn.mergeStructs.append(last)
             }
         }
-        transaction?.changedTypes.remove(t)
     }
 
     /// Yjs `tryGcDeleteSet`: drop the content of deleted items (they keep their place as Deleted);
     /// children of deleted types become GC structs.
-    func garbageCollect(_ ds: DeleteSet) {
+    mutating func garbageCollect(_ ds: DeleteSet) {
         for (client, ranges) in ds.clients {
             guard let c = clientIndexOf[client] else { continue }
             for range in ranges.reversed() {
@@ -68,7 +66,7 @@ extension YDoc {
     }
 
     /// Yjs `Item.gc`.
-    func gcItem(_ ref: ItemRef, parentGCd: Bool) {
+    mutating func gcItem(_ ref: ItemRef, parentGCd: Bool) {
         let r = items[Int(ref)]
         if r.kind == .type {
             let t = Int(r.content)
@@ -112,7 +110,7 @@ extension YDoc {
     }
 
     /// Applies a remote delete set; returns the ranges that refer to ids we do not have yet.
-    func applyDeleteSet(_ ds: DeleteSet) -> DeleteSet {
+    mutating func applyDeleteSet(_ ds: DeleteSet) -> DeleteSet {
         var unapplied = DeleteSet()
         // Clients in a fixed order so the result does not depend on hashing.
         for client in ds.clients.keys.sorted() {

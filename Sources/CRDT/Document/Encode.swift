@@ -1,5 +1,5 @@
 /// Writing the document's structs as update v1 (Yjs `writeClientsStructs` / `encodeStateAsUpdate`).
-extension YDoc {
+extension DocStore {
     /// Writes, for every client whose state is past `from(client)`, its structs from that clock,
     /// clients descending. The first struct of a group is offset-written when the clock falls inside it.
     func writeStructs(into w: inout Lib0Writer, from: (ClientIndex) -> Clock) {
@@ -97,8 +97,7 @@ extension YDoc {
     }
 
     /// The whole document, or only what a peer with state vector `since` lacks, as update v1.
-    /// Pending structs and deletes are carried along, as Yjs does.
-    public func encodeStateAsUpdate(since: StateVector = StateVector()) -> [UInt8] {
+    func encodeStateAsUpdate(since: StateVector) -> [UInt8] {
         var w = Lib0Writer(capacity: 1024)
         writeStructs(into: &w, from: { since[self.clientIDs[Int($0)]] })
         UpdateEncoderV1.writeDeleteSet(deleteSetOfStore(), into: &w)
@@ -108,10 +107,5 @@ extension YDoc {
         if let pds = pendingDeletes { parts.append(DecodedUpdate(groups: [], deleteSet: pds)) }
         if let ps = pendingStructs { parts.append(Updates.diff(ps, against: since)) }
         return UpdateEncoderV1.encode(Updates.merge(parts))
-    }
-
-    /// Like `encodeStateAsUpdate(since:)` with an encoded state vector.
-    public func encodeStateAsUpdate(sinceEncoded sv: [UInt8]) throws -> [UInt8] {
-        encodeStateAsUpdate(since: try StateVector(decoding: sv))
     }
 }

@@ -1,9 +1,9 @@
 /// YATA integration of a new item, exactly as Yjs orders concurrent inserts.
-extension YDoc {
+extension DocStore {
     /// Integrates `item` (left/right/origins/parent already resolved) and stores `content`.
     /// An item without a parent becomes a GC struct. Returns the item's ref.
     @discardableResult
-    func integrate(_ rec: ItemRecord, content: YContent?) -> ItemRef {
+    mutating func integrate(_ rec: ItemRecord, content: YContent?) -> ItemRef {
         var item = rec
         let ref = ItemRef(items.count)
         guard item.parent >= 0 else {
@@ -97,9 +97,8 @@ extension YDoc {
         precondition(added == ref, "arena grew during integration")
         if deleteLeft { deleteItem(item.left) }
         if item.kind == .deleted {
-            transaction?.deleteSet.add(client: clientIDs[Int(item.client)], clock: item.clock, length: item.length)
+            txn.deleteSet.add(client: clientIDs[Int(item.client)], clock: item.clock, length: item.length)
         }
-        transaction?.changedTypes.insert(item.parent)
         let parentItem = types[p].item
         if (parentItem != noItem && items[Int(parentItem)].isDeleted) || (item.parentSub >= 0 && item.right != noItem) {
             deleteItem(ref)

@@ -1,5 +1,5 @@
 /// Local edits of list types (Text, Array, XML children) at visible UTF-16/element indexes.
-extension YDoc {
+extension DocStore {
     /// The item holding visible unit `u` of type `t`, and the number of visible units before it.
     /// Walks from the type's cursor (the last edit position) so that local typing is O(1).
     func findVisible(_ t: Int32, unit u: Int) -> (ref: ItemRef, start: Int) {
@@ -27,7 +27,7 @@ extension YDoc {
 
     /// Yjs' insert position for index `index`: left = the item ending at unit index-1 (split if
     /// needed), right = its right neighbour; index 0 gives (none, first item).
-    func insertPosition(_ t: Int32, index: Int) -> (left: ItemRef, right: ItemRef) {
+    mutating func insertPosition(_ t: Int32, index: Int) -> (left: ItemRef, right: ItemRef) {
         if index == 0 { return (noItem, types[Int(t)].start) }
         let (ref, start) = findVisible(t, unit: index - 1)
         let r = items[Int(ref)]
@@ -41,7 +41,7 @@ extension YDoc {
     }
 
     /// Inserts contents as consecutive new items between `left` and `right`.
-    func insertItems(_ t: Int32, left: ItemRef, right: ItemRef, contents: [YContent]) -> ItemRef {
+    mutating func insertItems(_ t: Int32, left: ItemRef, right: ItemRef, contents: [YContent]) -> ItemRef {
         let me = clientIndex(clientID)
         var l = left
         for content in contents {
@@ -65,11 +65,13 @@ extension YDoc {
     }
 
     /// Inserts list contents at a visible index (Yjs `typeListInsertGenerics`).
-    func listInsert(_ t: Int32, at index: Int, contents: [YContent], skipDeleted: Bool) throws(YDocError) {
+    mutating func listInsert(_ t: Int32, at index: Int, contents: [YContent], skipDeleted: Bool) throws(YDocError) {
         let length = types[Int(t)].length
         guard index >= 0, index <= length else { throw .indexOutOfRange(index: index, length: length) }
         guard !contents.isEmpty else { return }
-        transact {
+        let opened = beginIfNeeded()
+        defer { if opened { commit() } }
+        do {
             var (left, right) = insertPosition(t, index: index)
             if skipDeleted {
                 // Text inserts go past deleted items to their right, as Yjs and yrs do.
@@ -86,13 +88,15 @@ extension YDoc {
     }
 
     /// Deletes `count` visible units from `index` (Yjs `typeListDelete` / `deleteText`).
-    func listDelete(_ t: Int32, at index: Int, count: Int) throws(YDocError) {
+    mutating func listDelete(_ t: Int32, at index: Int, count: Int) throws(YDocError) {
         let length = types[Int(t)].length
         guard index >= 0, count >= 0, index + count <= length else {
             throw .indexOutOfRange(index: index + count, length: length)
         }
         guard count > 0 else { return }
-        transact {
+        let opened = beginIfNeeded()
+        defer { if opened { commit() } }
+        do {
             let (left, first) = insertPosition(t, index: index)
             var remaining = count
             var r = first
@@ -114,8 +118,10 @@ extension YDoc {
 
     /// Yjs `typeMapSet`: a new item to the right of the key's current item.
     @discardableResult
-    func mapSet(_ t: Int32, key: String, content: YContent) -> ItemRef {
-        transact {
+    mutating func mapSet(_ t: Int32, key: String, content: YContent) -> ItemRef {
+        let opened = beginIfNeeded()
+        defer { if opened { commit() } }
+        do {
             let k = keyIndex(key)
             let me = clientIndex(clientID)
             let left = types[Int(t)].map[k] ?? noItem
@@ -131,9 +137,11 @@ extension YDoc {
         }
     }
 
-    func mapDelete(_ t: Int32, key: String) {
+    mutating func mapDelete(_ t: Int32, key: String) {
         guard let k = keyIndex[key], let ref = types[Int(t)].map[k] else { return }
-        transact { deleteItem(ref) }
+        let opened = beginIfNeeded()
+        defer { if opened { commit() } }
+        deleteItem(ref)
     }
 
     /// Visible items of a list, in order.

@@ -1,5 +1,5 @@
 /// Struct-store operations on the arena: lookup by id, splitting, appending.
-extension YDoc {
+extension DocStore {
     /// The struct containing `clock` of client `c` (caller guarantees clock < state).
     @inline(__always) func find(_ c: ClientIndex, _ clock: Clock) -> ItemRef {
         clientStructs[Int(c)].find(clock)
@@ -7,7 +7,7 @@ extension YDoc {
 
     /// Appends a new struct to the arena and its client's store. Its clock must equal the state.
     @discardableResult
-    func addStruct(_ record: ItemRecord) -> ItemRef {
+    mutating func addStruct(_ record: ItemRecord) -> ItemRef {
         let ref = ItemRef(items.count)
         items.append(record)
         clientStructs[Int(record.client)].append(ref, clock: record.clock, length: record.length)
@@ -16,7 +16,7 @@ extension YDoc {
 
     /// Splits item `ref` after `offset` units; returns the new right part (Yjs `splitItem`).
     @discardableResult
-    func splitItem(_ ref: ItemRef, at offset: Clock) -> ItemRef {
+    mutating func splitItem(_ ref: ItemRef, at offset: Clock) -> ItemRef {
         let x = items[Int(ref)]
         var y = x
         y.clock = x.clock + offset
@@ -56,12 +56,12 @@ extension YDoc {
             types[Int(y.parent)].map[y.parentSub] = yRef
         }
         clientStructs[Int(y.client)].insert(yRef, clock: y.clock)
-        transaction?.mergeStructs.append(yRef)
+        txn.mergeStructs.append(yRef)
         return yRef
     }
 
     /// Returns the struct starting exactly at (c, clock), splitting an item if needed.
-    func cleanStart(_ c: ClientIndex, _ clock: Clock) -> ItemRef {
+    mutating func cleanStart(_ c: ClientIndex, _ clock: Clock) -> ItemRef {
         let ref = find(c, clock)
         let r = items[Int(ref)]
         if r.clock < clock && !r.isGC {
@@ -71,7 +71,7 @@ extension YDoc {
     }
 
     /// Returns the struct ending exactly at (c, clock), splitting an item if needed.
-    func cleanEnd(_ c: ClientIndex, _ clock: Clock) -> ItemRef {
+    mutating func cleanEnd(_ c: ClientIndex, _ clock: Clock) -> ItemRef {
         let ref = find(c, clock)
         let r = items[Int(ref)]
         if clock != r.lastClock && !r.isGC {
@@ -95,7 +95,7 @@ extension YDoc {
     }
 
     /// Stores a decoded content in the arena tables; returns (kind, content index).
-    func storeContent(_ c: YContent, parentTypeItem: ItemRef) -> (ContentKind, Int32) {
+    mutating func storeContent(_ c: YContent, parentTypeItem: ItemRef) -> (ContentKind, Int32) {
         switch c {
         case .deleted: return (.deleted, -1)
         case let .string(units):
@@ -115,7 +115,7 @@ extension YDoc {
         }
     }
 
-    private func append(_ c: YContent, _ kind: ContentKind) -> (ContentKind, Int32) {
+    private mutating func append(_ c: YContent, _ kind: ContentKind) -> (ContentKind, Int32) {
         contents.append(c)
         return (kind, Int32(contents.count - 1))
     }

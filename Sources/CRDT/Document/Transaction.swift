@@ -1,53 +1,60 @@
-/// The bookkeeping of the open transaction.
+/// The bookkeeping of the open transaction. Its buffers are kept between transactions so that
+/// a keystroke does not allocate them again.
 struct TransactionState {
+    var active = false
     var origin: String?
-    var isLocal: Bool
+    var isLocal = true
     /// Client states when the transaction began, by client index (missing = 0).
-    var beforeState: [Clock]
+    var beforeState: [Clock] = []
     var deleteSet = DeleteSet()
     /// Items created by splits, tried for merging at commit.
     var mergeStructs: [ItemRef] = []
-    var changedTypes: Set<Int32> = []
 
     @inline(__always) func before(_ c: ClientIndex) -> Clock {
         Int(c) < beforeState.count ? beforeState[Int(c)] : 0
     }
 }
 
-extension YDoc {
-    /// Runs `body` in one transaction. Nested calls join the open transaction. At commit the
-    /// transaction garbage-collects, merges neighbouring structs and emits its update.
-    @discardableResult
-    public func transact<R>(origin: String? = nil, _ body: () throws -> R) rethrows -> R {
-        if transaction != nil { return try body() }
-        begin(origin: origin, isLocal: true)
-        defer { commit() }
-        return try body()
+extension DocStore {
+    /// Opens a transaction unless one is open; returns whether it did (the caller then commits).
+    mutating func beginIfNeeded(origin: String? = nil, isLocal: Bool = true) -> Bool {
+        if txn.active { return false }
+        begin(origin: origin, isLocal: isLocal)
+        return true
     }
 
-    func begin(origin: String?, isLocal: Bool) {
-        transaction = TransactionState(origin: origin, isLocal: isLocal, beforeState: clientStructs.map(\.state))
+    mutating func begin(origin: String?, isLocal: Bool) {
+        txn.active = true
+        txn.origin = origin
+        txn.isLocal = isLocal
+        txn.beforeState.removeAll(keepingCapacity: true)
+        for cs in clientStructs { txn.beforeState.append(cs.state) }
+        txn.deleteSet.clients.removeAll(keepingCapacity: true)
+        txn.mergeStructs.removeAll(keepingCapacity: true)
     }
 
-    func commit() {
-        guard var txn = transaction else { return }
+    /// Ends the transaction: GC, merge passes (Yjs' order), client-id collision check, and the
+    /// update for observers (written after the merges, as Yjs does).
+    mutating func commit() {
+        guard txn.active else { return }
         txn.deleteSet.normalize()
-        transaction = txn
-        if gc { garbageCollect(txn.deleteSet) }
-        mergeAroundDeletes(txn.deleteSet)
+        let ds = txn.deleteSet
+        if gc { garbageCollect(ds) }
+        mergeAroundDeletes(ds)
         // Merge the new structs of every client whose state advanced, right to left.
-        for (i, cs) in clientStructs.enumerated() {
+        for i in 0..<clientStructs.count {
             let before = txn.before(ClientIndex(i))
-            if cs.state != before {
+            if clientStructs[i].state != before {
                 mergeNewStructs(ClientIndex(i), from: before)
             }
         }
         // Merge around the items split during the transaction.
-        let splits = transaction!.mergeStructs
-        for ref in splits.reversed() {
-            let r = items[Int(ref)]
+        var k = txn.mergeStructs.count - 1
+        while k >= 0 {
+            let r = items[Int(txn.mergeStructs[k])]
+            k -= 1
             let c = r.client
-            // The split-off struct may itself have been merged away already; look it up by clock.
+            // The split-off struct may have been merged away already; look it up by clock.
             let cur = find(c, r.clock)
             let curRec = items[Int(cur)]
             let next = curRec.clock + curRec.length
@@ -58,28 +65,26 @@ extension YDoc {
                 tryMergeWithLefts(c, startingAt: cur)
             }
         }
-        let final = transaction!
-        transaction = nil
         // Client-id collision: a remote transaction advanced our own state.
-        if !final.isLocal, let me = clientIndexOf[clientID], clientStructs[Int(me)].state != final.before(me) {
+        if !txn.isLocal, let me = clientIndexOf[clientID], clientStructs[Int(me)].state != txn.before(me) {
             clientID = ClientID(UInt32.random(in: 1...UInt32.max))
         }
-        emitUpdate(final)
+        if wantsUpdates { emitUpdate() }
+        txn.active = false
     }
 
-    private func emitUpdate(_ txn: TransactionState) {
-        guard !updateObservers.isEmpty else { return }
+    private mutating func emitUpdate() {
         var advanced = false
-        for (i, cs) in clientStructs.enumerated() where cs.state != txn.before(ClientIndex(i)) {
+        for i in 0..<clientStructs.count where clientStructs[i].state != txn.before(ClientIndex(i)) {
             advanced = true
             break
         }
         guard advanced || !txn.deleteSet.isEmpty else { return }
         var w = Lib0Writer(capacity: 32)
-        writeStructs(into: &w, from: { txn.before($0) })
+        let before = txn.beforeState
+        writeStructs(into: &w, from: { Int($0) < before.count ? before[Int($0)] : 0 })
         UpdateEncoderV1.writeDeleteSet(txn.deleteSet, into: &w)
-        let event = UpdateEvent(update: w.bytes, origin: txn.origin, isLocal: txn.isLocal)
-        for (_, handler) in updateObservers { handler(event) }
+        outbox.append(UpdateEvent(update: w.bytes, origin: txn.origin, isLocal: txn.isLocal))
     }
 
     // MARK: - Merging neighbouring structs (Yjs' end-of-transaction pass)
@@ -87,7 +92,7 @@ extension YDoc {
     /// Tries to merge the struct at `ref` into its left neighbours in the client store;
     /// returns how many merges happened.
     @discardableResult
-    func tryMergeWithLefts(_ c: ClientIndex, startingAt ref: ItemRef) -> Int {
+    mutating func tryMergeWithLefts(_ c: ClientIndex, startingAt ref: ItemRef) -> Int {
         var right = ref
         var merged = 0
         while true {
@@ -102,7 +107,7 @@ extension YDoc {
     }
 
     /// Merges `right` into `left` when Yjs would; keeps the arena and indexes consistent.
-    func mergeStructs(_ left: ItemRef, _ right: ItemRef) -> Bool {
+    mutating func mergeStructs(_ left: ItemRef, _ right: ItemRef) -> Bool {
         let l = items[Int(left)]
         let r = items[Int(right)]
         guard l.isDeleted == r.isDeleted, l.isGC == r.isGC else { return false }
@@ -159,7 +164,7 @@ extension YDoc {
     }
 
     /// Yjs `tryMergeDeleteSet`: merge around every deleted range, right to left.
-    func mergeAroundDeletes(_ ds: DeleteSet) {
+    mutating func mergeAroundDeletes(_ ds: DeleteSet) {
         for (client, ranges) in ds.clients {
             guard let c = clientIndexOf[client] else { continue }
             for range in ranges.reversed() {
@@ -186,7 +191,7 @@ extension YDoc {
     }
 
     /// Merge pass over the structs a client added in this transaction, right to left.
-    func mergeNewStructs(_ c: ClientIndex, from before: Clock) {
+    mutating func mergeNewStructs(_ c: ClientIndex, from before: Clock) {
         guard clientStructs[Int(c)].count > 1 else { return }
         let state = clientStructs[Int(c)].state
         // firstChangePos = max(index of struct containing `before`, 1)

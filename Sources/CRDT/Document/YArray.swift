@@ -3,12 +3,12 @@ public struct YArray {
     let doc: YDoc
     let type: Int32
 
-    public var count: Int { doc.types[Int(type)].length }
+    public var count: Int { doc.store.types[Int(type)].length }
 
     /// Inserts JSON-like values; consecutive values share one item, as in Yjs.
     public func insert(at index: Int, _ values: [YAny]) throws(YDocError) {
         guard !values.isEmpty else { return }
-        try doc.listInsert(type, at: index, contents: [.any(values)], skipDeleted: false)
+        try doc.mutate { (s: inout DocStore) throws(YDocError) in try s.listInsert(type, at: index, contents: [.any(values)], skipDeleted: false) }
     }
 
     public func push(_ values: [YAny]) {
@@ -16,7 +16,7 @@ public struct YArray {
     }
 
     public func insertBinary(at index: Int, _ bytes: [UInt8]) throws(YDocError) {
-        try doc.listInsert(type, at: index, contents: [.binary(bytes)], skipDeleted: false)
+        try doc.mutate { (s: inout DocStore) throws(YDocError) in try s.listInsert(type, at: index, contents: [.binary(bytes)], skipDeleted: false) }
     }
 
     @discardableResult public func insertText(at index: Int) throws(YDocError) -> YText {
@@ -32,25 +32,25 @@ public struct YArray {
     }
 
     private func nested(_ index: Int, _ ref: YTypeRef) throws(YDocError) -> Int32 {
-        let before = doc.types.count
-        try doc.listInsert(type, at: index, contents: [.type(ref)], skipDeleted: false)
+        let before = doc.store.types.count
+        try doc.mutate { (s: inout DocStore) throws(YDocError) in try s.listInsert(type, at: index, contents: [.type(ref)], skipDeleted: false) }
         return Int32(before)
     }
 
     public func delete(at index: Int, count: Int) throws(YDocError) {
-        try doc.listDelete(type, at: index, count: count)
+        try doc.mutate { (s: inout DocStore) throws(YDocError) in try s.listDelete(type, at: index, count: count) }
     }
 
     public func get(_ index: Int) -> YValue? {
         guard index >= 0, index < count else { return nil }
-        let (ref, start) = doc.findVisible(type, unit: index)
-        return doc.value(of: ref, at: index - start)
+        let (ref, start) = doc.store.findVisible(type, unit: index)
+        return doc.store.value(of: ref, at: index - start, doc: doc)
     }
 
     public func toArray() -> [YValue] {
         var out: [YValue] = []
-        for ref in doc.listItems(type) {
-            for k in 0..<Int(doc.items[Int(ref)].length) { out.append(doc.value(of: ref, at: k)) }
+        for ref in doc.store.listItems(type) {
+            for k in 0..<Int(doc.store.items[Int(ref)].length) { out.append(doc.store.value(of: ref, at: k, doc: doc)) }
         }
         return out
     }

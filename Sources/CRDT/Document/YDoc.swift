@@ -26,14 +26,15 @@ public enum YDocError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A Yjs-compatible document. Not thread-safe: one owner (an actor, a task) uses it at a time.
+/// The document's state as one value: the struct store, types and tables, and the open
+/// transaction. All internal algorithms are mutating methods on it, so that Swift checks
+/// exclusive access statically instead of on every field access of a class.
 ///
 /// Structs live by value in `items` (an arena addressed by `ItemRef`), strings in one UTF-16
 /// buffer, other contents in a side table. Lists are doubly linked through arena indexes.
-public final class YDoc {
-    public internal(set) var clientID: ClientID
-    /// Garbage-collect deleted content at the end of each transaction (Yjs' default).
-    public var gc: Bool
+struct DocStore {
+    var clientID: ClientID
+    var gc: Bool
 
     var items: [ItemRecord] = []
     var textUnits: [UInt16] = []
@@ -52,19 +53,21 @@ public final class YDoc {
     /// Deletions of ids we do not have yet.
     var pendingDeletes: DeleteSet?
 
-    var transaction: TransactionState?
-    var updateObservers: [(ObserverID, (UpdateEvent) -> Void)] = []
-    var nextObserverID = 0
+    /// The open transaction (its buffers are reused from one transaction to the next).
+    var txn = TransactionState()
+    /// Whether committed transactions must produce their update bytes.
+    var wantsUpdates = false
+    /// Updates of committed transactions, delivered by `YDoc` once the store is released.
+    var outbox: [UpdateEvent] = []
 
-    public init(clientID: ClientID? = nil, gc: Bool = true) {
-        self.clientID = clientID ?? ClientID(UInt32.random(in: 1...UInt32.max))
+    init(clientID: ClientID, gc: Bool) {
+        self.clientID = clientID
         self.gc = gc
-        items.reserveCapacity(1024)
     }
 
     // MARK: - Roots
 
-    func rootType(_ name: String) -> Int32 {
+    mutating func rootType(_ name: String) -> Int32 {
         if let t = roots[name] { return t }
         let t = Int32(types.count)
         types.append(TypeRecord(ref: nil, rootName: name))
@@ -72,7 +75,7 @@ public final class YDoc {
         return t
     }
 
-    func rootType(_ name: String, as ref: YTypeRef) throws(YDocError) -> Int32 {
+    mutating func rootType(_ name: String, as ref: YTypeRef) throws(YDocError) -> Int32 {
         let t = rootType(name)
         if let existing = types[Int(t)].ref {
             if existing != ref && !(Self.isTextLike(existing) && Self.isTextLike(ref)) {
@@ -86,38 +89,9 @@ public final class YDoc {
 
     static func isTextLike(_ r: YTypeRef) -> Bool { r == .text || r == .xmlText }
 
-    public func getText(_ name: String) -> YText {
-        YText(doc: self, type: (try? rootType(name, as: .text)) ?? rootType(name))
-    }
-
-    public func getMap(_ name: String) -> YMap {
-        YMap(doc: self, type: (try? rootType(name, as: .map)) ?? rootType(name))
-    }
-
-    public func getArray(_ name: String) -> YArray {
-        YArray(doc: self, type: (try? rootType(name, as: .array)) ?? rootType(name))
-    }
-
-    /// Names of the root types known to this document.
-    public var rootNames: [String] { roots.keys.sorted() }
-
-    // MARK: - Observers
-
-    @discardableResult
-    public func observeUpdate(_ handler: @escaping (UpdateEvent) -> Void) -> ObserverID {
-        let id = ObserverID(raw: nextObserverID)
-        nextObserverID += 1
-        updateObservers.append((id, handler))
-        return id
-    }
-
-    public func removeObserver(_ id: ObserverID) {
-        updateObservers.removeAll { $0.0 == id }
-    }
-
     // MARK: - Tables
 
-    func clientIndex(_ client: ClientID) -> ClientIndex {
+    mutating func clientIndex(_ client: ClientID) -> ClientIndex {
         if let i = clientIndexOf[client] { return i }
         let i = ClientIndex(clientIDs.count)
         clientIDs.append(client)
@@ -126,7 +100,7 @@ public final class YDoc {
         return i
     }
 
-    func keyIndex(_ key: String) -> Int32 {
+    mutating func keyIndex(_ key: String) -> Int32 {
         if let k = keyIndex[key] { return k }
         let k = Int32(keys.count)
         keys.append(key)
@@ -143,15 +117,123 @@ public final class YDoc {
         return clientStructs[Int(i)].state
     }
 
-    public var stateVector: StateVector {
+    var stateVector: StateVector {
         var sv = StateVector()
         for (i, cs) in clientStructs.enumerated() where cs.state > 0 {
             sv[clientIDs[i]] = cs.state
         }
         return sv
     }
+}
 
-    public func encodeStateVector() -> [UInt8] { stateVector.encoded() }
+/// A Yjs-compatible document. Not thread-safe: one owner (an actor, a task) uses it at a time.
+public final class YDoc {
+    var store: DocStore
+    private var updateObservers: [(ObserverID, (UpdateEvent) -> Void)] = []
+    private var nextObserverID = 0
 
-    public var hasPending: Bool { pendingStructs != nil || pendingDeletes != nil }
+    public init(clientID: ClientID? = nil, gc: Bool = true) {
+        store = DocStore(clientID: clientID ?? ClientID(UInt32.random(in: 1...UInt32.max)), gc: gc)
+        store.items.reserveCapacity(1024)
+    }
+
+    public var clientID: ClientID { store.clientID }
+
+    /// Garbage-collect deleted content at the end of each transaction (Yjs' default).
+    public var gc: Bool {
+        get { store.gc }
+        set { store.gc = newValue }
+    }
+
+    /// Runs `body` against the store, then delivers the updates of transactions it committed.
+    @inline(__always)
+    func mutate<R, E: Error>(_ body: (inout DocStore) throws(E) -> R) throws(E) -> R {
+        let result = try body(&store)
+        if !store.outbox.isEmpty { deliver() }
+        return result
+    }
+
+    private func deliver() {
+        let events = store.outbox
+        store.outbox.removeAll()
+        for event in events {
+            for (_, handler) in updateObservers { handler(event) }
+        }
+    }
+
+    /// Runs `body` in one transaction. Nested calls join the open transaction. At commit the
+    /// transaction garbage-collects, merges neighbouring structs and emits its update.
+    @discardableResult
+    public func transact<R>(origin: String? = nil, _ body: () throws -> R) rethrows -> R {
+        if store.txn.active { return try body() }
+        store.begin(origin: origin, isLocal: true)
+        defer {
+            store.commit()
+            if !store.outbox.isEmpty { deliver() }
+        }
+        return try body()
+    }
+
+    // MARK: - Roots
+
+    public func getText(_ name: String) -> YText {
+        YText(doc: self, type: mutate { s in (try? s.rootType(name, as: .text)) ?? s.rootType(name) })
+    }
+
+    public func getMap(_ name: String) -> YMap {
+        YMap(doc: self, type: mutate { s in (try? s.rootType(name, as: .map)) ?? s.rootType(name) })
+    }
+
+    public func getArray(_ name: String) -> YArray {
+        YArray(doc: self, type: mutate { s in (try? s.rootType(name, as: .array)) ?? s.rootType(name) })
+    }
+
+    /// Names of the root types known to this document.
+    public var rootNames: [String] { store.roots.keys.sorted() }
+
+    // MARK: - Observers
+
+    @discardableResult
+    public func observeUpdate(_ handler: @escaping (UpdateEvent) -> Void) -> ObserverID {
+        let id = ObserverID(raw: nextObserverID)
+        nextObserverID += 1
+        updateObservers.append((id, handler))
+        store.wantsUpdates = true
+        return id
+    }
+
+    public func removeObserver(_ id: ObserverID) {
+        updateObservers.removeAll { $0.0 == id }
+        store.wantsUpdates = !updateObservers.isEmpty
+    }
+
+    // MARK: - State
+
+    public var stateVector: StateVector { store.stateVector }
+
+    public func encodeStateVector() -> [UInt8] { store.stateVector.encoded() }
+
+    public var hasPending: Bool { store.pendingStructs != nil || store.pendingDeletes != nil }
+
+    /// Decodes and applies an update v1. Malformed input throws before anything changes.
+    public func applyUpdate(_ update: [UInt8], origin: String? = nil) throws {
+        let decoded = try UpdateDecoderV1.decode(update)
+        apply(decoded, origin: origin)
+    }
+
+    /// Applies an already decoded update in one (remote) transaction.
+    public func apply(_ update: DecodedUpdate, origin: String? = nil) {
+        mutate { $0.applyRemote(update, origin: origin) }
+    }
+
+    /// The whole document, or only what a peer with state vector `since` lacks, as update v1.
+    /// Pending structs and deletes are carried along, as Yjs does.
+    public func encodeStateAsUpdate(since: StateVector = StateVector()) -> [UInt8] {
+        store.encodeStateAsUpdate(since: since)
+    }
+
+    /// Like `encodeStateAsUpdate(since:)` with an encoded state vector.
+    public func encodeStateAsUpdate(sinceEncoded sv: [UInt8]) throws -> [UInt8] {
+        store.encodeStateAsUpdate(since: try StateVector(decoding: sv))
+    }
 }

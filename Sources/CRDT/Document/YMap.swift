@@ -4,8 +4,8 @@ public struct YMap {
     let type: Int32
 
     private func liveEntries() -> [(String, ItemRef)] {
-        doc.types[Int(type)].map.compactMap { k, ref in
-            doc.items[Int(ref)].isDeleted ? nil : (doc.keys[Int(k)], ref)
+        doc.store.types[Int(type)].map.compactMap { k, ref in
+            doc.store.items[Int(ref)].isDeleted ? nil : (doc.store.keys[Int(k)], ref)
         }
     }
 
@@ -13,18 +13,18 @@ public struct YMap {
     public var keys: [String] { liveEntries().map(\.0).sorted() }
 
     public func get(_ key: String) -> YValue? {
-        guard let k = doc.keyIndex[key], let ref = doc.types[Int(type)].map[k], !doc.items[Int(ref)].isDeleted else {
+        guard let k = doc.store.keyIndex[key], let ref = doc.store.types[Int(type)].map[k], !doc.store.items[Int(ref)].isDeleted else {
             return nil
         }
-        return doc.value(of: ref, at: Int(doc.items[Int(ref)].length) - 1)
+        return doc.store.value(of: ref, at: Int(doc.store.items[Int(ref)].length) - 1, doc: doc)
     }
 
     public func set(_ key: String, _ value: YAny) {
-        doc.mapSet(type, key: key, content: .any([value]))
+        doc.mutate { $0.mapSet(type, key: key, content: .any([value])) }
     }
 
     public func setBinary(_ key: String, _ bytes: [UInt8]) {
-        doc.mapSet(type, key: key, content: .binary(bytes))
+        doc.mutate { $0.mapSet(type, key: key, content: .binary(bytes)) }
     }
 
     @discardableResult public func setText(_ key: String) -> YText {
@@ -40,17 +40,17 @@ public struct YMap {
     }
 
     private func nested(_ key: String, _ ref: YTypeRef) -> Int32 {
-        let item = doc.mapSet(type, key: key, content: .type(ref))
-        return doc.items[Int(item)].content
+        let item = doc.mutate { $0.mapSet(type, key: key, content: .type(ref)) }
+        return doc.store.items[Int(item)].content
     }
 
     public func delete(_ key: String) {
-        doc.mapDelete(type, key: key)
+        doc.mutate { $0.mapDelete(type, key: key) }
     }
 
     public func toAny() -> YAny {
         .object(liveEntries().sorted { $0.0 < $1.0 }.map { key, ref in
-            (key, doc.value(of: ref, at: Int(doc.items[Int(ref)].length) - 1).toAny())
+            (key, doc.store.value(of: ref, at: Int(doc.store.items[Int(ref)].length) - 1, doc: doc).toAny())
         })
     }
 }

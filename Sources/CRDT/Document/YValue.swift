@@ -25,17 +25,17 @@ public enum YValue {
     }
 }
 
-extension YDoc {
+extension DocStore {
     /// The value of the `offset`-th element of an item's content.
-    func value(of ref: ItemRef, at offset: Int) -> YValue {
+    func value(of ref: ItemRef, at offset: Int, doc: YDoc) -> YValue {
         let r = items[Int(ref)]
         switch r.kind {
         case .type:
             let t = r.content
             switch types[Int(t)].ref {
-            case .text?, .xmlText?: return .text(YText(doc: self, type: t))
-            case .map?: return .map(YMap(doc: self, type: t))
-            case .array?: return .array(YArray(doc: self, type: t))
+            case .text?, .xmlText?: return .text(YText(doc: doc, type: t))
+            case .map?: return .map(YMap(doc: doc, type: t))
+            case .array?: return .array(YArray(doc: doc, type: t))
             case let other?: return .other(other)
             case nil: return .other(.map)
             }
