@@ -17,10 +17,16 @@ var dependencies: [Package.Dependency] = [
 var targets: [Target] = [
     .target(name: "CRDT"),
     .target(name: "TestSupport", dependencies: ["CRDT"], path: "Tests/TestSupport"),
+    // zlib (gzip traces) and glibc's mallinfo2 (heap figures), as header-only system modules.
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+    .systemLibrary(name: "CMallocInfo", path: "Sources/CMallocInfo"),
+    // Trace loading and replay (code points -> UTF-16) for `ycli bench trace`, unit-tested on its own.
+    .target(name: "TraceKit", dependencies: ["CRDT", "CZlib", "CMallocInfo"]),
     .executableTarget(
         name: "ycli",
-        dependencies: ["CRDT", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: ["CRDT", "TraceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
+    .testTarget(name: "TraceKitTests", dependencies: ["TraceKit", "CRDT"]),
     .testTarget(name: "CRDTTests", dependencies: ["CRDT", "TestSupport"]),
     .executableTarget(name: "CRDTFuzz", dependencies: ["CRDT"], path: "Fuzz/CRDTFuzz"),
 ]

@@ -116,6 +116,29 @@ struct ClientStructs {
         for c in chunks { for e in c { body(Self.ref(e)) } }
     }
 
+    /// Appends the refs of the struct containing `clock` and of all later structs to `out`.
+    func appendRefs(from clock: Clock, to out: inout [ItemRef]) {
+        guard !chunks.isEmpty else { return }
+        var ci = chunkIndex(for: clock)
+        let key = UInt64(clock) << 32 | 0xFFFF_FFFF
+        var lo = 0, hi = chunks[ci].count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) >> 1
+            if chunks[ci][mid] <= key { lo = mid } else { hi = mid - 1 }
+        }
+        var i = lo
+        while ci < chunks.count {
+            chunks[ci].withUnsafeBufferPointer { buf in
+                while i < buf.count {
+                    out.append(Self.ref(buf[i]))
+                    i += 1
+                }
+            }
+            ci += 1
+            i = 0
+        }
+    }
+
     /// Refs of structs starting at or after the struct containing `clock`, in clock order.
     func forEach(from clock: Clock, _ body: (ItemRef) -> Bool) {
         guard !chunks.isEmpty else { return }

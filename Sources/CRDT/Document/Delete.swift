@@ -44,22 +44,20 @@ extension DocStore {
     /// Yjs `tryGcDeleteSet`: drop the content of deleted items (they keep their place as Deleted);
     /// children of deleted types become GC structs.
     mutating func garbageCollect(_ ds: DeleteSet) {
-        for (client, ranges) in ds.clients {
+        for (client, ranges) in ds.clients where !ranges.isEmpty {
             guard let c = clientIndexOf[client] else { continue }
             for range in ranges.reversed() {
                 let state = clientStructs[Int(c)].state
                 guard range.clock < state else { continue }
-                var refs: [ItemRef] = []
-                clientStructs[Int(c)].forEach(from: range.clock) { ref in
-                    if self.items[Int(ref)].clock >= range.end { return false }
-                    refs.append(ref)
-                    return true
-                }
-                for ref in refs {
+                var ref = find(c, range.clock)
+                while true {
                     let r = items[Int(ref)]
                     if !r.isGC && r.isDeleted && !r.keep {
                         gcItem(ref, parentGCd: false)
                     }
+                    let next = r.clock + r.length
+                    if next >= range.end || next >= state { break }
+                    ref = find(c, next)
                 }
             }
         }

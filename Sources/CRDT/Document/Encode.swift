@@ -3,24 +3,56 @@ extension DocStore {
     /// Writes, for every client whose state is past `from(client)`, its structs from that clock,
     /// clients descending. The first struct of a group is offset-written when the clock falls inside it.
     func writeStructs(into w: inout Lib0Writer, from: (ClientIndex) -> Clock) {
-        var groups: [(client: ClientID, index: ClientIndex, clock: Clock)] = []
-        for (i, cs) in clientStructs.enumerated() {
-            let start = from(ClientIndex(i))
-            if cs.state > start { groups.append((clientIDs[i], ClientIndex(i), start)) }
+        var starts = [Clock](repeating: 0, count: clientStructs.count)
+        for i in 0..<clientStructs.count { starts[i] = from(ClientIndex(i)) }
+        writeStructs(into: &w, before: starts)
+    }
+
+    /// `writeStructs` with the start clock of each client index given by `before` (missing = 0):
+    /// the form a transaction uses, without a closure call per client.
+    func writeStructs(into w: inout Lib0Writer, before: [Clock]) {
+        var groupCount = 0
+        var only = -1
+        for i in 0..<clientStructs.count {
+            let start = i < before.count ? before[i] : 0
+            if clientStructs[i].state > start { groupCount += 1; only = i }
+        }
+        w.writeVarUInt(UInt64(groupCount))
+        guard groupCount > 0 else { return }
+        if groupCount == 1 {
+            writeGroup(ClientIndex(only), from: only < before.count ? before[only] : 0, into: &w)
+            return
+        }
+        var groups: [(client: ClientID, index: Int)] = []
+        for i in 0..<clientStructs.count where clientStructs[i].state > (i < before.count ? before[i] : 0) {
+            groups.append((clientIDs[i], i))
         }
         groups.sort { $0.client > $1.client }
-        w.writeVarUInt(UInt64(groups.count))
-        var refs: [ItemRef] = []
         for g in groups {
-            refs.removeAll(keepingCapacity: true)
-            clientStructs[Int(g.index)].forEach(from: g.clock) { refs.append($0); return true }
-            w.writeVarUInt(UInt64(refs.count))
-            w.writeVarUInt(g.client)
-            w.writeVarUInt(UInt64(g.clock))
-            for (k, ref) in refs.enumerated() {
-                let offset = k == 0 ? g.clock - items[Int(ref)].clock : 0
-                writeStruct(ref, offset: offset, into: &w)
-            }
+            writeGroup(ClientIndex(g.index), from: g.index < before.count ? before[g.index] : 0, into: &w)
+        }
+    }
+
+    /// One client group: its structs from `clock` on.
+    private func writeGroup(_ c: ClientIndex, from clock: Clock, into w: inout Lib0Writer) {
+        let cs = Int(c)
+        // Fast path for a transaction that appended structs at the end: count from the back.
+        let last = clientStructs[cs].last
+        if items[Int(last)].clock <= clock {
+            w.writeVarUInt(1)
+            w.writeVarUInt(clientIDs[cs])
+            w.writeVarUInt(UInt64(clock))
+            writeStruct(last, offset: clock - items[Int(last)].clock, into: &w)
+            return
+        }
+        var refs: [ItemRef] = []
+        clientStructs[cs].appendRefs(from: clock, to: &refs)
+        w.writeVarUInt(UInt64(refs.count))
+        w.writeVarUInt(clientIDs[cs])
+        w.writeVarUInt(UInt64(clock))
+        for (k, ref) in refs.enumerated() {
+            let offset = k == 0 ? clock - items[Int(ref)].clock : 0
+            writeStruct(ref, offset: offset, into: &w)
         }
     }
 
@@ -50,13 +82,13 @@ extension DocStore {
             w.writeVarUInt(UInt64(r.rightOriginClock))
         }
         if !hasOrigin && !r.hasRightOrigin {
-            let t = types[Int(r.parent)]
-            if t.item == noItem {
+            let parentItem = types[Int(r.parent)].item
+            if parentItem == noItem {
                 w.writeVarUInt(1)
-                w.writeString(t.rootName ?? "")
+                w.writeString(types[Int(r.parent)].rootName ?? "")
             } else {
                 w.writeVarUInt(0)
-                let pid = items[Int(t.item)]
+                let pid = items[Int(parentItem)]
                 w.writeVarUInt(clientIDs[Int(pid.client)])
                 w.writeVarUInt(UInt64(pid.clock))
             }
@@ -67,7 +99,9 @@ extension DocStore {
             w.writeVarUInt(UInt64(r.length - offset))
         case .string:
             let s = Int(r.content)
-            w.writeUTF16String(textUnits[(s + Int(offset))..<(s + Int(r.length))])
+            textUnits.withUnsafeBufferPointer { buf in
+                w.writeUTF16String(UnsafeBufferPointer(rebasing: buf[(s + Int(offset))..<(s + Int(r.length))]))
+            }
         case .type:
             UpdateEncoderV1.writeItemContent(.type(types[Int(r.content)].ref ?? .map), offset: 0, into: &w)
         default:

@@ -40,6 +40,32 @@ extension DocStore {
         return (ref, items[Int(ref)].right)
     }
 
+    /// Typing right after our own last character: the new item would be merged into `left` at
+    /// commit (same client, next clock, origin = left's last unit, same right origin, both
+    /// live strings), so extend `left` in place. The emitted update is the same bytes: it is
+    /// written from the transaction's start clock by offset writing either way.
+    mutating func extendOwnRun(_ left: ItemRef, right: ItemRef, _ units: [UInt16]) -> Bool {
+        guard left != noItem else { return false }
+        let l = items[Int(left)]
+        let me = clientIndexOf[clientID]
+        guard l.client == me, l.kind == .string, !l.isDeleted, l.right == right,
+              l.clock &+ l.length == clientStructs[Int(l.client)].state,
+              Int(l.content) + Int(l.length) == textUnits.count
+        else { return false }
+        if right == noItem {
+            guard !l.hasRightOrigin else { return false }
+        } else {
+            let r = items[Int(right)]
+            guard l.rightOriginClient == r.client, l.rightOriginClock == r.clock else { return false }
+        }
+        // A lone high surrogate at the end of the run would be split by Yjs: keep the slow path.
+        if let lastUnit = textUnits.last, lastUnit & 0xFC00 == 0xD800 { return false }
+        textUnits.append(contentsOf: units)
+        items[Int(left)].length += Clock(units.count)
+        clientStructs[Int(l.client)].state += Clock(units.count)
+        return true
+    }
+
     /// Inserts contents as consecutive new items between `left` and `right`.
     mutating func insertItems(_ t: Int32, left: ItemRef, right: ItemRef, contents: [YContent]) -> ItemRef {
         let me = clientIndex(clientID)
@@ -79,6 +105,12 @@ extension DocStore {
                     left = right
                     right = items[Int(right)].right
                 }
+            }
+            if contents.count == 1, case let .string(units) = contents[0], extendOwnRun(left, right: right, units) {
+                types[Int(t)].length += units.count
+                types[Int(t)].cursorItem = left
+                types[Int(t)].cursorIndex = index + units.count - items[Int(left)].visibleLength
+                return
             }
             let last = insertItems(t, left: left, right: right, contents: contents)
             let inserted = contents.reduce(0) { $0 + ($1.isCountable ? Int($1.length) : 0) }

@@ -27,10 +27,16 @@ extension DocStore {
         txn.active = true
         txn.origin = origin
         txn.isLocal = isLocal
-        txn.beforeState.removeAll(keepingCapacity: true)
-        for cs in clientStructs { txn.beforeState.append(cs.state) }
-        txn.deleteSet.clients.removeAll(keepingCapacity: true)
-        txn.mergeStructs.removeAll(keepingCapacity: true)
+        // Reuse the buffers of the previous transaction (removeAll is not free, skip it when empty).
+        let n = clientStructs.count
+        if txn.beforeState.count == n {
+            for i in 0..<n { txn.beforeState[i] = clientStructs[i].state }
+        } else {
+            txn.beforeState.removeAll(keepingCapacity: true)
+            for i in 0..<n { txn.beforeState.append(clientStructs[i].state) }
+        }
+        if !txn.deleteSet.clients.isEmpty { txn.deleteSet.clients.removeAll(keepingCapacity: true) }
+        if !txn.mergeStructs.isEmpty { txn.mergeStructs.removeAll(keepingCapacity: true) }
     }
 
     /// Ends the transaction: GC, merge passes (Yjs' order), client-id collision check, and the
@@ -81,10 +87,9 @@ extension DocStore {
         }
         guard advanced || !txn.deleteSet.isEmpty else { return }
         var w = Lib0Writer(capacity: 32)
-        let before = txn.beforeState
-        writeStructs(into: &w, from: { Int($0) < before.count ? before[Int($0)] : 0 })
+        writeStructs(into: &w, before: txn.beforeState)
         UpdateEncoderV1.writeDeleteSet(txn.deleteSet, into: &w)
-        outbox.append(UpdateEvent(update: w.bytes, origin: txn.origin, isLocal: txn.isLocal))
+        outbox = UpdateEvent(update: w.bytes, origin: txn.origin, isLocal: txn.isLocal)
     }
 
     // MARK: - Merging neighbouring structs (Yjs' end-of-transaction pass)
@@ -93,17 +98,58 @@ extension DocStore {
     /// returns how many merges happened.
     @discardableResult
     mutating func tryMergeWithLefts(_ c: ClientIndex, startingAt ref: ItemRef) -> Int {
+        tryMergeWithLeftsReturningSurvivor(c, startingAt: ref).merged
+    }
+
+    /// The struct before `ref` in its client's store (by clock), via the list link when it is
+    /// the same struct, else by search. `ref` must not start at clock 0.
+    @inline(__always)
+    func clientPredecessor(_ c: ClientIndex, _ ref: ItemRef) -> ItemRef {
+        let r = items[Int(ref)]
+        if !r.isGC, r.left != noItem {
+            let l = items[Int(r.left)]
+            if l.client == c && l.clock &+ l.length == r.clock { return r.left }
+        }
+        return find(c, r.clock - 1)
+    }
+
+    /// The struct after `ref` in its client's store, or -1 at the end.
+    @inline(__always)
+    func clientSuccessor(_ c: ClientIndex, _ ref: ItemRef) -> ItemRef {
+        let r = items[Int(ref)]
+        let next = r.clock &+ r.length
+        guard next < clientStructs[Int(c)].state else { return noItem }
+        if !r.isGC, r.right != noItem {
+            let n = items[Int(r.right)]
+            if n.client == c && n.clock == next { return r.right }
+        }
+        return find(c, next)
+    }
+
+    /// Like `tryMergeWithLefts`, also returning the struct that absorbed `ref` (or `ref`).
+    mutating func tryMergeWithLeftsReturningSurvivor(_ c: ClientIndex, startingAt ref: ItemRef) -> (merged: Int, survivor: ItemRef) {
         var right = ref
         var merged = 0
         while true {
             let r = items[Int(right)]
             guard r.clock > 0 else { break }
-            let left = find(c, r.clock - 1)
+            let left: ItemRef
+            if r.isGC {
+                left = find(c, r.clock - 1)
+            } else {
+                // Two items only merge when the left one is also the list neighbour, so the
+                // list link finds the candidate without searching the client store.
+                let l = r.left
+                guard l != noItem else { break }
+                let lr = items[Int(l)]
+                guard lr.client == c, lr.clock &+ lr.length == r.clock else { break }
+                left = l
+            }
             guard mergeStructs(left, right) else { break }
             merged += 1
             right = left
         }
-        return merged
+        return (merged, right)
     }
 
     /// Merges `right` into `left` when Yjs would; keeps the arena and indexes consistent.
@@ -165,26 +211,23 @@ extension DocStore {
 
     /// Yjs `tryMergeDeleteSet`: merge around every deleted range, right to left.
     mutating func mergeAroundDeletes(_ ds: DeleteSet) {
-        for (client, ranges) in ds.clients {
+        for (client, ranges) in ds.clients where !ranges.isEmpty {
             guard let c = clientIndexOf[client] else { continue }
             for range in ranges.reversed() {
                 let state = clientStructs[Int(c)].state
                 guard state > 0 else { continue }
                 // Start with the struct after the last deleted one.
                 let lastRef = find(c, min(range.end, state) - 1)
-                let lastRec = items[Int(lastRef)]
-                var si: ItemRef = lastRec.clock + lastRec.length < state
-                    ? find(c, lastRec.clock + lastRec.length) : lastRef
+                let after = clientSuccessor(c, lastRef)
+                var si = after == noItem ? lastRef : after
                 while true {
                     let rec = items[Int(si)]
                     guard rec.clock > 0, rec.clock >= range.clock else { break }
-                    let n = tryMergeWithLefts(c, startingAt: si)
-                    // Move left past what merged (si now lies inside a merged struct).
-                    let cur = find(c, rec.clock)
-                    let curRec = items[Int(cur)]
-                    _ = n
-                    guard curRec.clock > 0 else { break }
-                    si = find(c, curRec.clock - 1)
+                    let cur = tryMergeWithLeftsReturningSurvivor(c, startingAt: si).survivor
+                    // The predecessor ends where the survivor starts; it can only start inside
+                    // the range when the survivor starts after the range start.
+                    guard items[Int(cur)].clock > range.clock else { break }
+                    si = clientPredecessor(c, cur)
                 }
             }
         }
@@ -193,23 +236,21 @@ extension DocStore {
     /// Merge pass over the structs a client added in this transaction, right to left.
     mutating func mergeNewStructs(_ c: ClientIndex, from before: Clock) {
         guard clientStructs[Int(c)].count > 1 else { return }
-        let state = clientStructs[Int(c)].state
+        let last = clientStructs[Int(c)].last
         // firstChangePos = max(index of struct containing `before`, 1)
-        let firstRef = before < state ? find(c, before) : clientStructs[Int(c)].last
+        let firstRef = items[Int(last)].clock <= before ? last : find(c, before)
         var firstClock = items[Int(firstRef)].clock
         if firstClock == 0 {
             // index 0 -> use index 1: the struct after the first one
             firstClock = items[Int(clientStructs[Int(c)].first)].length
         }
-        var si = clientStructs[Int(c)].last
+        var si = last
         while true {
             let rec = items[Int(si)]
             guard rec.clock >= firstClock, rec.clock > 0 else { break }
-            tryMergeWithLefts(c, startingAt: si)
-            let cur = find(c, rec.clock)
-            let curRec = items[Int(cur)]
-            guard curRec.clock > 0, curRec.clock - 1 >= 0 else { break }
-            let prev = find(c, curRec.clock - 1)
+            let cur = tryMergeWithLeftsReturningSurvivor(c, startingAt: si).survivor
+            guard items[Int(cur)].clock > firstClock else { break }
+            let prev = clientPredecessor(c, cur)
             if items[Int(prev)].clock < firstClock { break }
             si = prev
         }

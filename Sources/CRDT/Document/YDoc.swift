@@ -57,8 +57,9 @@ struct DocStore {
     var txn = TransactionState()
     /// Whether committed transactions must produce their update bytes.
     var wantsUpdates = false
-    /// Updates of committed transactions, delivered by `YDoc` once the store is released.
-    var outbox: [UpdateEvent] = []
+    /// The update of the last committed transaction, delivered by `YDoc` once the store is
+    /// released (a store call commits at most one transaction).
+    var outbox: UpdateEvent?
 
     init(clientID: ClientID, gc: Bool) {
         self.clientID = clientID
@@ -128,8 +129,20 @@ struct DocStore {
 
 /// A Yjs-compatible document. Not thread-safe: one owner (an actor, a task) uses it at a time.
 public final class YDoc {
-    var store: DocStore
-    private var updateObservers: [(ObserverID, (UpdateEvent) -> Void)] = []
+    /// Every access to the store is a short, non-reentrant call (observers run after the store
+    /// is released), so the per-access dynamic exclusivity check buys nothing here.
+    @exclusivity(unchecked) var store: DocStore
+    /// A registered update observer (a class, so calling it needs no reabstraction thunk).
+    private final class UpdateObserver {
+        let id: ObserverID
+        let handler: (UpdateEvent) -> Void
+        init(id: ObserverID, handler: @escaping (UpdateEvent) -> Void) {
+            self.id = id
+            self.handler = handler
+        }
+    }
+
+    private var updateObservers: [UpdateObserver] = []
     private var nextObserverID = 0
 
     public init(clientID: ClientID? = nil, gc: Bool = true) {
@@ -149,16 +162,14 @@ public final class YDoc {
     @inline(__always)
     func mutate<R, E: Error>(_ body: (inout DocStore) throws(E) -> R) throws(E) -> R {
         let result = try body(&store)
-        if !store.outbox.isEmpty { deliver() }
+        if store.outbox != nil { deliver() }
         return result
     }
 
     private func deliver() {
-        let events = store.outbox
-        store.outbox.removeAll()
-        for event in events {
-            for (_, handler) in updateObservers { handler(event) }
-        }
+        guard let event = store.outbox else { return }
+        store.outbox = nil
+        for observer in updateObservers { observer.handler(event) }
     }
 
     /// Runs `body` in one transaction. Nested calls join the open transaction. At commit the
@@ -169,7 +180,7 @@ public final class YDoc {
         store.begin(origin: origin, isLocal: true)
         defer {
             store.commit()
-            if !store.outbox.isEmpty { deliver() }
+            if store.outbox != nil { deliver() }
         }
         return try body()
     }
@@ -197,13 +208,13 @@ public final class YDoc {
     public func observeUpdate(_ handler: @escaping (UpdateEvent) -> Void) -> ObserverID {
         let id = ObserverID(raw: nextObserverID)
         nextObserverID += 1
-        updateObservers.append((id, handler))
+        updateObservers.append(UpdateObserver(id: id, handler: handler))
         store.wantsUpdates = true
         return id
     }
 
     public func removeObserver(_ id: ObserverID) {
-        updateObservers.removeAll { $0.0 == id }
+        updateObservers.removeAll { $0.id == id }
         store.wantsUpdates = !updateObservers.isEmpty
     }
 

@@ -139,6 +139,7 @@ public struct Lib0Reader {
     }
 
     public mutating func readFloat32() throws(DecodingError) -> Float {
+        guard remaining >= 4 else { throw .unexpectedEnd(what: "float32", offset: offset) }
         let raw = try readRaw(4, "float32")
         var bits: UInt32 = 0
         for b in raw { bits = bits << 8 | UInt32(b) }
@@ -146,6 +147,7 @@ public struct Lib0Reader {
     }
 
     public mutating func readFloat64() throws(DecodingError) -> Double {
+        guard remaining >= 8 else { throw .unexpectedEnd(what: "float64", offset: offset) }
         let raw = try readRaw(8, "float64")
         var bits: UInt64 = 0
         for b in raw { bits = bits << 8 | UInt64(b) }
@@ -153,6 +155,7 @@ public struct Lib0Reader {
     }
 
     public mutating func readBigInt64() throws(DecodingError) -> Int64 {
+        guard remaining >= 8 else { throw .unexpectedEnd(what: "bigint64", offset: offset) }
         let raw = try readRaw(8, "bigint64")
         var bits: UInt64 = 0
         for b in raw { bits = bits << 8 | UInt64(b) }

@@ -27,21 +27,36 @@ public struct DeleteSet: Sendable, Equatable {
 
     /// Sort ranges per client and merge overlapping or touching ones (Yjs `sortAndMergeDeleteSet`).
     public mutating func normalize() {
-        for (client, ranges) in clients {
-            if ranges.isEmpty { clients[client] = nil; continue }
-            let sorted = ranges.sorted { $0.clock < $1.clock }
-            var merged: [ClockRange] = []
-            merged.reserveCapacity(sorted.count)
-            for r in sorted {
-                if let last = merged.last, r.clock <= last.end {
-                    let end = max(last.end, r.end)
-                    merged[merged.count - 1].length = end - last.clock
-                } else {
-                    merged.append(r)
-                }
-            }
-            clients[client] = merged
+        // Mutate the values in place: iterating `clients` while assigning to it would copy the
+        // whole dictionary on every call (this runs at the end of every transaction).
+        var i = clients.values.startIndex
+        while i != clients.values.endIndex {
+            Self.sortAndMerge(&clients.values[i])
+            clients.values.formIndex(after: &i)
         }
+    }
+
+    /// Sorts ranges by clock and merges overlapping or touching ones, in place.
+    static func sortAndMerge(_ ranges: inout [ClockRange]) {
+        guard ranges.count > 1 else { return }
+        var sorted = true
+        for k in 1..<ranges.count where ranges[k].clock < ranges[k - 1].clock {
+            sorted = false
+            break
+        }
+        if !sorted { ranges.sort { $0.clock < $1.clock } }
+        var out = 0
+        for k in 1..<ranges.count {
+            let r = ranges[k]
+            if r.clock <= ranges[out].end {
+                let end = max(ranges[out].end, r.end)
+                ranges[out].length = end - ranges[out].clock
+            } else {
+                out += 1
+                ranges[out] = r
+            }
+        }
+        ranges.removeSubrange((out + 1)...)
     }
 
     /// Whether `id` falls in the set (ranges must be normalised).

@@ -7,6 +7,11 @@ public struct ItemStruct: Sendable, Equatable {
     public var parent: ParentRef?
     /// The map key; on the wire only when neither origin nor right origin is.
     public var parentSub: String?
+    /// Info bit 0x20 ("has a map key"). Yjs sets it whenever the item has a key, also when an
+    /// origin is present and the key itself is therefore not on the wire (info `a8`). A decoded
+    /// item with an origin thus has `hasParentSub == true` and `parentSub == nil`; the writer sets
+    /// the bit when either is set, so such items re-encode byte-identically.
+    public var hasParentSub: Bool
     public var content: YContent
 
     public init(id: ID, origin: ID?, rightOrigin: ID?, parent: ParentRef?, parentSub: String?, content: YContent) {
@@ -15,6 +20,7 @@ public struct ItemStruct: Sendable, Equatable {
         self.rightOrigin = rightOrigin
         self.parent = parent
         self.parentSub = parentSub
+        self.hasParentSub = parentSub != nil
         self.content = content
     }
 

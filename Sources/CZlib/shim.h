@@ -1,0 +1,2 @@
+// zlib, for reading gzipped traces. Debian: zlib1g-dev (on the Swift image already).
+#include <zlib.h>

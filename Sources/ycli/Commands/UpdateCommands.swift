@@ -1,0 +1,205 @@
+import ArgumentParser
+import CRDT
+
+struct UpdateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update",
+        abstract: "Apply, inspect, merge and diff v1 updates (raw update bytes; '-' reads standard input).",
+        subcommands: [Apply.self, Inspect.self, Merge.self, Diff.self, StateVectorOf.self]
+    )
+}
+
+/// Decodes one update file, naming the file in the error.
+func decodeUpdate(_ bytes: [UInt8], file: String) throws -> DecodedUpdate {
+    do {
+        return try UpdateDecoderV1.decode(bytes)
+    } catch {
+        throw CLIError("\(displayName(file)): not a valid v1 update: \(error)")
+    }
+}
+
+func displayName(_ path: String) -> String { path == "-" ? "<stdin>" : path }
+
+extension UpdateCommand {
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply updates, in the given order, to an empty document and print a root text.",
+            discussion: """
+            Prints the text of root text NAME followed by a newline. With --json prints one object: {"text": String, "stateVector": {"<client>": clock, ...}, "pending": Bool}; "pending" is true when some structs or deletions wait for updates that were not given.
+            """
+        )
+
+        @Option(name: .customLong("text"), help: ArgumentHelp("Name of the root text to print.", valueName: "NAME"))
+        var textName: String = "codemirror"
+
+        @Flag(help: "Print a JSON object with the text, the state vector and the pending flag.")
+        var json = false
+
+        @Argument(help: ArgumentHelp("Update files (v1); '-' = standard input.", valueName: "FILE"))
+        var files: [String]
+
+        func validate() throws {
+            if files.isEmpty { throw ValidationError("give at least one update FILE") }
+            if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input ('-') can be read only once") }
+        }
+
+        func run() throws {
+            let doc = YDoc(gc: true)
+            for file in files {
+                let bytes = try readInput(file)
+                do {
+                    try doc.applyUpdate(bytes)
+                } catch {
+                    throw CLIError("\(displayName(file)): cannot apply update: \(error)")
+                }
+            }
+            let text = doc.getText(textName).string
+            if json {
+                let sv = doc.stateVector.clocks.sorted { $0.key < $1.key }
+                let object: JSON = .object([
+                    ("text", .string(text)),
+                    ("stateVector", .object(sv.map { (String($0.key), JSON.uint(UInt64($0.value))) })),
+                    ("pending", .bool(doc.hasPending)),
+                ])
+                Console.out(object.rendered() + "\n")
+            } else {
+                Console.out(text + "\n")
+                if doc.hasPending {
+                    Console.err("ycli: warning: some structs or deletions are pending (they depend on updates not given)\n")
+                }
+            }
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the decoded structs and delete set of an update.",
+            discussion: """
+            The table has one row per struct: client, clock, length, kind (content type, GC or Skip), origin, right origin, parent/key (only written when the origins are absent) and a preview of the content. --json prints everything, content in full.
+            """
+        )
+
+        @Flag(help: "Print the full decoded update as JSON.")
+        var json = false
+
+        @Argument(help: ArgumentHelp("Update file (v1); '-' = standard input.", valueName: "FILE"))
+        var file: String
+
+        func run() throws {
+            let bytes = try readInput(file)
+            let update = try decodeUpdate(bytes, file: file)
+            if json {
+                Console.out(UpdateInspector.json(update, byteCount: bytes.count).rendered(pretty: true, prettyDepth: 4) + "\n")
+            } else {
+                Console.out(UpdateInspector.table(update, byteCount: bytes.count))
+            }
+        }
+    }
+
+    struct Merge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Merge updates into one update (as Y.mergeUpdates).",
+            discussion: "Files are raw v1 updates; '-' reads standard input, '-o -' writes standard output."
+        )
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the merged update.", valueName: "OUT"))
+        var output: String
+
+        @Argument(help: ArgumentHelp("Update files (v1); '-' = standard input.", valueName: "FILE"))
+        var files: [String]
+
+        func validate() throws {
+            if files.isEmpty { throw ValidationError("give at least one update FILE") }
+            if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input ('-') can be read only once") }
+        }
+
+        func run() throws {
+            let inputs = try files.map { try readInput($0) }
+            let merged: [UInt8]
+            do {
+                merged = try Updates.merge(inputs)
+            } catch {
+                // Name the culprit when one input does not decode on its own.
+                for (file, bytes) in zip(files, inputs) { _ = try decodeUpdate(bytes, file: file) }
+                throw CLIError("cannot merge: \(error)")
+            }
+            try writeOutput(merged, to: output)
+        }
+    }
+
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the part of an update that a state vector does not cover (as Y.diffUpdate).",
+            discussion: "SVFILE holds an encoded state vector (as written by 'ycli update state-vector')."
+        )
+
+        @Option(name: .customLong("state-vector"), help: ArgumentHelp("Encoded state vector file; '-' = standard input.", valueName: "SVFILE"))
+        var stateVectorFile: String
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the diff update.", valueName: "OUT"))
+        var output: String
+
+        @Argument(help: ArgumentHelp("Update file (v1); '-' = standard input.", valueName: "FILE"))
+        var file: String
+
+        func validate() throws {
+            if file == "-" && stateVectorFile == "-" {
+                throw ValidationError("standard input ('-') can be read only once")
+            }
+        }
+
+        func run() throws {
+            let update = try readInput(file)
+            let svBytes = try readInput(stateVectorFile)
+            let sv: StateVector
+            do {
+                sv = try StateVector(decoding: svBytes)
+            } catch {
+                throw CLIError("\(displayName(stateVectorFile)): not a valid state vector: \(error)")
+            }
+            let result: [UInt8]
+            do {
+                result = try Updates.diff(update, against: sv)
+            } catch {
+                throw CLIError("\(displayName(file)): cannot diff: \(error)")
+            }
+            try writeOutput(result, to: output)
+        }
+    }
+
+    struct StateVectorOf: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "state-vector",
+            abstract: "Write the encoded state vector of an update (as Y.encodeStateVectorFromUpdate).",
+            discussion: "With --json prints {\"<client>\": clock, ...} instead of writing bytes."
+        )
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the encoded state vector.", valueName: "OUT"))
+        var output: String?
+
+        @Flag(help: "Print the state vector as a JSON object instead.")
+        var json = false
+
+        @Argument(help: ArgumentHelp("Update file (v1); '-' = standard input.", valueName: "FILE"))
+        var file: String
+
+        func validate() throws {
+            if output == nil && !json { throw ValidationError("give -o OUT (or --json)") }
+        }
+
+        func run() throws {
+            let bytes = try readInput(file)
+            let sv: StateVector
+            do {
+                sv = try Updates.stateVector(of: bytes)
+            } catch {
+                throw CLIError("\(displayName(file)): not a valid v1 update: \(error)")
+            }
+            if let output { try writeOutput(sv.encoded(), to: output) }
+            if json {
+                let sorted = sv.clocks.sorted { $0.key < $1.key }
+                Console.out(JSON.object(sorted.map { (String($0.key), JSON.uint(UInt64($0.value))) }).rendered() + "\n")
+            }
+        }
+    }
+}
