@@ -16,7 +16,7 @@ var dependencies: [Package.Dependency] = [
 
 var targets: [Target] = [
     .target(name: "CRDT"),
-    .target(name: "TestSupport", dependencies: ["CRDT"], path: "Tests/TestSupport"),
+    .target(name: "TestSupport", dependencies: ["CRDT"], path: "Tests/TestSupport", exclude: ["pycrdt_peer.py"]),
     // zlib (gzip traces) and glibc's mallinfo2 (heap figures), as header-only system modules.
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
     .systemLibrary(name: "CMallocInfo", path: "Sources/CMallocInfo"),

@@ -1,3 +1,10 @@
+/// The structs of one client in an update being integrated, and how far we got.
+struct StructQueue {
+    let client: ClientID
+    var structs: [UpdateStruct]
+    var next = 0
+}
+
 /// Applying remote updates: dependency-ordered integration with pending structs and deletes
 /// (Yjs `applyUpdate` / `integrateStructs` / `readAndApplyDeleteSet`).
 extension DocStore {
@@ -43,26 +50,32 @@ extension DocStore {
 
     /// Integrates what can be integrated; returns the rest and, per client, the lowest clock it waits for.
     private mutating func integrateStructs(_ update: DecodedUpdate) -> (update: DecodedUpdate, missing: [ClientID: Clock])? {
-        // One queue per client; a later group for the same client replaces an earlier one (as Yjs).
-        var queues: [ClientID: (structs: [UpdateStruct], next: Int)] = [:]
-        for g in update.groups where !g.structs.isEmpty {
-            queues[g.client] = (g.structs, 0)
+        // One queue per client (ascending); a later group for the same client replaces an earlier one (as Yjs).
+        var byClient: [ClientID: [UpdateStruct]] = [:]
+        for g in update.groups where !g.structs.isEmpty { byClient[g.client] = g.structs }
+        guard !byClient.isEmpty else { return nil }
+        let clients = byClient.keys.sorted()
+        var queueOf: [ClientID: Int] = [:]
+        var queues: [StructQueue] = []
+        queues.reserveCapacity(clients.count)
+        for (i, c) in clients.enumerated() {
+            queueOf[c] = i
+            queues.append(StructQueue(client: c, structs: byClient[c]!))
         }
-        guard !queues.isEmpty else { return nil }
+        byClient = [:]
         // Highest client first: visited from the end of the ascending list.
-        var order = queues.keys.sorted()
+        var order = Array(0..<queues.count)
         var rest: [ClientID: [UpdateStruct]] = [:]
         var missing: [ClientID: Clock] = [:]
         var stack: [UpdateStruct] = []
-        var localState: [ClientID: Clock] = [:]
 
         func noteMissing(_ client: ClientID, _ clock: Clock) {
             if let m = missing[client], m <= clock { return }
             missing[client] = clock
         }
-        func nextTarget() -> ClientID? {
-            while let c = order.last {
-                if let q = queues[c], q.next < q.structs.count { return c }
+        func nextTarget() -> Int? {
+            while let q = order.last {
+                if queues[q].next < queues[q].structs.count { return q }
                 order.removeLast()
             }
             return nil
@@ -70,32 +83,31 @@ extension DocStore {
         func stackToRest() {
             for s in stack {
                 let c = s.id.client
-                if let q = queues[c], q.next > 0 {
-                    rest[c] = Array(q.structs[(q.next - 1)...])
-                    queues[c] = nil
+                if let qi = queueOf[c], queues[qi].next > 0, queues[qi].next <= queues[qi].structs.count {
+                    rest[c] = Array(queues[qi].structs[(queues[qi].next - 1)...])
                 } else {
                     rest[c] = [s]
                 }
-                order.removeAll { $0 == c }
+                if let qi = queueOf[c] {
+                    queues[qi].structs = []
+                    queues[qi].next = 0
+                }
+                order.removeAll { queues[$0].client == c }
             }
             stack.removeAll()
         }
-        func read(_ c: ClientID) -> UpdateStruct? {
-            guard var q = queues[c], q.next < q.structs.count else { return nil }
-            let s = q.structs[q.next]
-            q.next += 1
-            queues[c] = q
-            return s
+        func read(_ qi: Int) -> UpdateStruct? {
+            guard queues[qi].next < queues[qi].structs.count else { return nil }
+            queues[qi].next += 1
+            return queues[qi].structs[queues[qi].next - 1]
         }
 
         guard var current = nextTarget(), var head = read(current) else { return nil }
         while true {
-            if case .skip = head {
-                // holes are never integrated
-            } else {
+            if !head.isSkip {
                 let client = head.id.client
-                let local = localState[client] ?? state(of: client)
-                localState[client] = local
+                let ci = clientIndex(client)
+                let local = state(ci)
                 if head.id.clock > local {
                     // An earlier struct of the same client is missing.
                     stack.append(head)
@@ -103,7 +115,7 @@ extension DocStore {
                     stackToRest()
                 } else if let dep = missingDependency(head) {
                     stack.append(head)
-                    if let q = queues[dep], q.next < q.structs.count, let next = read(dep) {
+                    if let qi = queueOf[dep], let next = read(qi) {
                         head = next
                         continue
                     }
@@ -112,8 +124,7 @@ extension DocStore {
                 } else {
                     let offset = local - head.id.clock
                     if offset == 0 || offset < head.length {
-                        integrateRemote(head, offset: offset)
-                        localState[client] = head.id.clock + head.length
+                        integrateRemote(head, ci: ci, offset: offset)
                     }
                 }
             }
@@ -121,8 +132,8 @@ extension DocStore {
                 head = popped
             } else if let s = read(current) {
                 head = s
-            } else if let c = nextTarget(), let s = read(c) {
-                current = c
+            } else if let q = nextTarget(), let s = read(q) {
+                current = q
                 head = s
             } else {
                 break
@@ -138,30 +149,46 @@ extension DocStore {
     /// hostile update can never make us dereference something we do not have.
     private mutating func missingDependency(_ s: UpdateStruct) -> ClientID? {
         guard case let .item(item) = s else { return nil }
-        if let o = item.origin, o.clock >= state(of: o.client) { return o.client }
-        if let r = item.rightOrigin, r.clock >= state(of: r.client) { return r.client }
-        if case let .item(pid)? = item.parent, pid.clock >= state(of: pid.client) { return pid.client }
+        if let o = item.origin, o.clock >= cachedState(o.client) { return o.client }
+        if let r = item.rightOrigin, r.clock >= cachedState(r.client) { return r.client }
+        if case let .item(pid)? = item.parent, pid.clock >= cachedState(pid.client) { return pid.client }
         return nil
     }
 
+    /// `state(of:)` with a one-entry cache: consecutive structs mostly reference the same client.
+    @inline(__always)
+    private mutating func cachedState(_ client: ClientID) -> Clock {
+        if client == lookupCache.client { return clientStructs[Int(lookupCache.index)].state }
+        guard let i = clientIndexOf[client] else { return 0 }
+        lookupCache = (client, i)
+        return clientStructs[Int(i)].state
+    }
+
+    /// `clientIndex(_:)` with the same cache.
+    @inline(__always)
+    private mutating func cachedIndex(_ client: ClientID) -> ClientIndex {
+        if client == lookupCache.client { return lookupCache.index }
+        let i = clientIndex(client)
+        lookupCache = (client, i)
+        return i
+    }
+
     /// Resolves an item's references (splitting neighbours) and integrates it from `offset`.
-    private mutating func integrateRemote(_ s: UpdateStruct, offset: Clock) {
+    private mutating func integrateRemote(_ s: UpdateStruct, ci c: ClientIndex, offset: Clock) {
         switch s {
         case .skip:
             return
         case let .gc(id, length):
-            let c = clientIndex(id.client)
             var rec = ItemRecord(client: c, clock: id.clock + offset, length: length - offset, kind: .gc)
             rec.isDeleted = true
             addStruct(rec)
         case let .item(item):
             guard item.length > offset else { return } // zero-length items carry nothing
-            let c = clientIndex(item.id.client)
             var rec = ItemRecord(client: c, clock: item.id.clock, length: item.length, kind: .deleted)
             var content = item.content
             var leftIsGC = false, rightIsGC = false
             if let o = item.origin {
-                let oc = clientIndex(o.client)
+                let oc = cachedIndex(o.client)
                 let l = cleanEnd(oc, o.clock)
                 rec.left = l
                 let lr = items[Int(l)]
@@ -170,7 +197,7 @@ extension DocStore {
                 leftIsGC = lr.isGC
             }
             if let ro = item.rightOrigin {
-                let rc = clientIndex(ro.client)
+                let rc = cachedIndex(ro.client)
                 let r = cleanStart(rc, ro.clock)
                 rec.right = r
                 let rr = items[Int(r)]
@@ -185,7 +212,7 @@ extension DocStore {
                 case let .root(name):
                     rec.parent = rootType(name)
                 case let .item(pid):
-                    let pref = find(clientIndex(pid.client), pid.clock)
+                    let pref = find(cachedIndex(pid.client), pid.clock)
                     let pr = items[Int(pref)]
                     rec.parent = (pr.kind == .type) ? pr.content : -1
                 }

@@ -46,6 +46,8 @@ struct DocStore {
     var clientIDs: [ClientID] = []
     var clientIndexOf: [ClientID: ClientIndex] = [:]
     var clientStructs: [ClientStructs] = []
+    /// Last client id -> index lookup (remote integration references few clients in a row).
+    var lookupCache: (client: ClientID, index: ClientIndex) = (.max, 0)
 
     /// Structs that could not be integrated yet, and the lowest clock per client they wait for.
     var pendingStructs: DecodedUpdate?
