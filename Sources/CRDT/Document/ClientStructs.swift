@@ -3,6 +3,8 @@
 /// on the packed value is a search by clock and needs no arena access.
 struct ClientStructs {
     private(set) var chunks: [[UInt64]] = []
+    /// First clock of each chunk, searched before touching the chunks themselves.
+    private var firstClocks: [Clock] = []
     /// One past the last clock covered (the client's state).
     var state: Clock = 0
     private(set) var count = 0
@@ -35,6 +37,7 @@ struct ClientStructs {
             c.reserveCapacity(Self.maxChunk)
             c.append(packed)
             chunks.append(c)
+            firstClocks.append(clock)
         } else {
             chunks[chunks.count - 1].append(packed)
         }
@@ -44,26 +47,32 @@ struct ClientStructs {
 
     /// Chunk index that may contain `clock` (the last chunk whose first clock <= clock).
     @inline(__always) private func chunkIndex(for clock: Clock) -> Int {
-        var lo = 0, hi = chunks.count - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) >> 1
-            if Self.clock(chunks[mid][0]) <= clock { lo = mid } else { hi = mid - 1 }
+        firstClocks.withUnsafeBufferPointer { f in
+            if f[f.count - 1] <= clock { return f.count - 1 }
+            var lo = 0, hi = f.count - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) >> 1
+                if f[mid] <= clock { lo = mid } else { hi = mid - 1 }
+            }
+            return lo
         }
-        return lo
     }
 
     /// The struct whose range contains `clock` (the caller checks clock < state).
     func find(_ clock: Clock) -> ItemRef {
         guard !chunks.isEmpty else { return noItem }
         let ci = chunkIndex(for: clock)
-        let c = chunks[ci]
         let key = UInt64(clock) << 32 | 0xFFFF_FFFF
-        var lo = 0, hi = c.count - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) >> 1
-            if c[mid] <= key { lo = mid } else { hi = mid - 1 }
+        return chunks[ci].withUnsafeBufferPointer { c in
+            // Appends and local edits mostly look up the newest struct.
+            if c[c.count - 1] <= key { return Self.ref(c[c.count - 1]) }
+            var lo = 0, hi = c.count - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) >> 1
+                if c[mid] <= key { lo = mid } else { hi = mid - 1 }
+            }
+            return Self.ref(c[lo])
         }
-        return Self.ref(c[lo])
     }
 
     /// Inserts a struct created by splitting; its clock is not yet present.
@@ -81,6 +90,7 @@ struct ClientStructs {
             let upper = Array(chunks[ci][Self.maxChunk...])
             chunks[ci].removeSubrange(Self.maxChunk...)
             chunks.insert(upper, at: ci + 1)
+            firstClocks.insert(Self.clock(upper[0]), at: ci + 1)
         }
     }
 
@@ -96,7 +106,12 @@ struct ClientStructs {
         precondition(lo < chunks[ci].count && Self.clock(chunks[ci][lo]) == clock, "struct store out of sync")
         chunks[ci].remove(at: lo)
         count -= 1
-        if chunks[ci].isEmpty { chunks.remove(at: ci) }
+        if chunks[ci].isEmpty {
+            chunks.remove(at: ci)
+            firstClocks.remove(at: ci)
+        } else if lo == 0 {
+            firstClocks[ci] = Self.clock(chunks[ci][0])
+        }
     }
 
     /// Replaces the ref stored for the struct starting at `clock`.

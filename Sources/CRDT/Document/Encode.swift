@@ -132,7 +132,8 @@ extension DocStore {
 
     /// The whole document, or only what a peer with state vector `since` lacks, as update v1.
     func encodeStateAsUpdate(since: StateVector) -> [UInt8] {
-        var w = Lib0Writer(capacity: 1024)
+        // Text plus a few bytes per struct: one allocation for most documents.
+        var w = Lib0Writer(capacity: textUnits.count + items.count * 12 + 64)
         writeStructs(into: &w, from: { since[self.clientIDs[Int($0)]] })
         UpdateEncoderV1.writeDeleteSet(deleteSetOfStore(), into: &w)
         guard pendingStructs != nil || pendingDeletes != nil else { return w.bytes }

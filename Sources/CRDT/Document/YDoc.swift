@@ -230,8 +230,8 @@ public final class YDoc {
 
     /// Decodes and applies an update v1. Malformed input throws before anything changes.
     public func applyUpdate(_ update: [UInt8], origin: String? = nil) throws {
-        let decoded = try UpdateDecoderV1.decode(update)
-        apply(decoded, origin: origin)
+        let raw = try RawUpdate.decode(update)
+        mutate { $0.applyRaw(raw, origin: origin) }
     }
 
     /// Applies an already decoded update in one (remote) transaction.

@@ -74,6 +74,34 @@ public struct Lib0Writer: Sendable {
         bytes.append(contentsOf: utf8)
     }
 
+    /// `writeUTF16String` for contiguous units (the document's text buffer): ASCII runs are
+    /// narrowed in bulk instead of appended byte by byte.
+    public mutating func writeUTF16String(_ units: UnsafeBufferPointer<UInt16>) {
+        var ascii = true
+        for u in units where u >= 0x80 {
+            ascii = false
+            break
+        }
+        guard ascii else {
+            var utf8: [UInt8] = []
+            utf8.reserveCapacity(units.count * 3)
+            UTF16Transcoding.appendUTF8(units, to: &utf8)
+            writeVarUInt(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+            return
+        }
+        let n = units.count
+        writeVarUInt(UInt64(n))
+        if n <= 24 {
+            for u in units { bytes.append(UInt8(truncatingIfNeeded: u)) }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { tmp in
+            for k in 0..<n { tmp[k] = UInt8(truncatingIfNeeded: units[k]) }
+            bytes.append(contentsOf: UnsafeBufferPointer(tmp))
+        }
+    }
+
     /// var-uint8array: length then the bytes.
     public mutating func writeBytes<C: Collection>(_ b: C) where C.Element == UInt8 {
         writeVarUInt(UInt64(b.count))
@@ -139,6 +167,27 @@ public enum UTF16Transcoding {
                 emit(UInt32(u), &out)
             }
         }
+    }
+
+    /// Strict UTF-8 validation, appending the UTF-16 units to `out`; returns the number of units
+    /// appended, or nil (with `out` unchanged) when the bytes are not valid UTF-8.
+    public static func appendUTF16(fromUTF8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt16]) -> Int? {
+        let start = out.count
+        var i = 0
+        let n = bytes.count
+        // ASCII runs are the common case: copy them without decoding.
+        while i < n && bytes[i] < 0x80 { i += 1 }
+        if i == n {
+            // Widen into scratch space, then one bulk append (amortized growth).
+            withUnsafeTemporaryAllocation(of: UInt16.self, capacity: n) { tmp in
+                for k in 0..<n { tmp[k] = UInt16(bytes[k]) }
+                out.append(contentsOf: UnsafeBufferPointer(tmp))
+            }
+            return n
+        }
+        guard let rest = utf16(fromUTF8: bytes) else { return nil }
+        out.append(contentsOf: rest)
+        return out.count - start
     }
 
     /// Strict UTF-8 validation and conversion to UTF-16 units; nil when invalid (lib0 throws).
