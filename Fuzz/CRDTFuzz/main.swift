@@ -18,6 +18,31 @@ enum FuzzChecks {
         checkAny(bytes)
         checkJSON(bytes)
         checkUpdate(bytes)
+        checkDocument(bytes)
+    }
+
+    /// Hostile updates through a real document: applying must throw exactly when decoding
+    /// does, never trap, leave a refused document untouched, be idempotent, and the document's
+    /// own encoding must load into a fresh document with the same state.
+    static func checkDocument(_ bytes: [UInt8]) {
+        let decodes = (try? UpdateDecoderV1.decode(bytes)) != nil
+        let doc = YDoc(clientID: 1)
+        try? doc.getText("t").insert(at: 0, "ab")
+        let before = doc.encodeStateAsUpdate()
+        do {
+            try doc.applyUpdate(bytes)
+            require(decodes, "document accepted an update the decoder refuses")
+        } catch {
+            require(!decodes, "document refused an update the decoder accepts")
+            require(doc.encodeStateAsUpdate() == before, "refused update changed the document")
+            return
+        }
+        let once = doc.encodeStateAsUpdate()
+        try? doc.applyUpdate(bytes)
+        require(doc.encodeStateAsUpdate() == once, "applying the same update twice changed the document")
+        let fresh = YDoc(clientID: 2)
+        do { try fresh.applyUpdate(once) } catch { return require(false, "own encoding does not load: \(error)") }
+        require(fresh.stateVector == doc.stateVector, "reloaded state vector differs")
     }
 
     static func checkStateVector(_ bytes: [UInt8]) {

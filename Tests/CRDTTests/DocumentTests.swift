@@ -172,6 +172,17 @@ private final class Recorder {
         #expect(b.clientID != 10)
     }
 
+    @Test func zeroLengthStructsAreIgnoredAndApplyIsIdempotent() throws {
+        // Found by the fuzzer: GC(61), GC(268419067), then a zero-length GC at the state clock.
+        let update = hex("01 03 00 00 00 3d 00 fb ff fe ff 00 00 00 00 ff ff 0f 24 84 00 d9")
+        let doc = YDoc(clientID: 1)
+        try doc.applyUpdate(update)
+        let once = doc.encodeStateAsUpdate()
+        try doc.applyUpdate(update)
+        #expect(doc.encodeStateAsUpdate() == once)
+        #expect(doc.stateVector == StateVector([0: 268_419_128]))
+    }
+
     @Test func badInputLeavesDocumentUnchanged() throws {
         let doc = YDoc(clientID: 1)
         try doc.getText("t").insert(at: 0, "hello")

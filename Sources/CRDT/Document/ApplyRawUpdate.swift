@@ -4,36 +4,7 @@ extension DocStore {
     mutating func applyRaw(_ raw: RawUpdate, origin: String?) {
         let opened = beginIfNeeded(origin: origin, isLocal: false)
         var u = raw
-        let rest = integrateRawStructs(&u)
-        var retry = false
-        if let pending = pendingStructs {
-            for (client, clock) in pendingMissing where clock < state(of: client) {
-                retry = true
-                break
-            }
-            if let rest {
-                for (client, clock) in rest.missing where pendingMissing[client].map({ $0 > clock }) ?? true {
-                    pendingMissing[client] = clock
-                }
-                pendingStructs = Updates.merge([pending, rest.update])
-            }
-        } else if let rest {
-            pendingStructs = rest.update
-            pendingMissing = rest.missing
-        }
-        let dsRest = applyDeleteSet(u.deleteSet)
-        if let pendingDs = pendingDeletes {
-            let dsRest2 = applyDeleteSet(pendingDs)
-            let merged = dsRest.merged(with: dsRest2)
-            pendingDeletes = merged.isEmpty ? nil : merged
-        } else {
-            pendingDeletes = dsRest.isEmpty ? nil : dsRest
-        }
-        if retry, let pending = pendingStructs {
-            pendingStructs = nil
-            pendingMissing = [:]
-            integrateUpdate(DecodedUpdate(groups: pending.groups, deleteSet: DeleteSet()))
-        }
+        finishApply(rest: integrateRawStructs(&u), deleteSet: u.deleteSet)
         if opened { commit() }
     }
 
@@ -152,13 +123,14 @@ extension DocStore {
     private mutating func integrateRaw(_ s: RawUpdate.Struct, c: ClientIndex, offset: Clock, docIndex: [ClientIndex],
                                        unitBase: Int32, contentBase: Int32, names: [String],
                                        nameKey: inout [Int32], nameRoot: inout [Int32]) {
+        // Zero-length structs carry nothing and would break the one-struct-per-clock store.
+        guard s.length > offset else { return }
         if s.isGC {
             var rec = ItemRecord(client: c, clock: s.clock + offset, length: s.length - offset, kind: .gc)
             rec.isDeleted = true
             addStruct(rec)
             return
         }
-        guard s.length > offset else { return } // zero-length items carry nothing
         var rec = ItemRecord(client: c, clock: s.clock, length: s.length, kind: ContentKind(rawValue: s.ref) ?? .deleted)
         var leftIsGC = false, rightIsGC = false
         if s.originClient != .max {
@@ -189,14 +161,7 @@ extension DocStore {
             let pr = items[Int(find(docIndex[Int(s.parentClient)], s.parentClock))]
             rec.parent = pr.kind == .type ? pr.content : -1
         } else {
-            if rec.left != noItem, !items[Int(rec.left)].isGC {
-                rec.parent = items[Int(rec.left)].parent
-                rec.parentSub = items[Int(rec.left)].parentSub
-            }
-            if rec.right != noItem, !items[Int(rec.right)].isGC {
-                rec.parent = items[Int(rec.right)].parent
-                rec.parentSub = items[Int(rec.right)].parentSub
-            }
+            inheritParent(&rec)
         }
         if s.info & 0xC0 == 0 && s.parentSub >= 0 {
             let n = Int(s.parentSub)

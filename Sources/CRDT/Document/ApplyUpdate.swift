@@ -16,7 +16,13 @@ extension DocStore {
     }
 
     mutating func integrateUpdate(_ update: DecodedUpdate) {
-        let rest = integrateStructs(update)
+        finishApply(rest: integrateStructs(update), deleteSet: update.deleteSet)
+    }
+
+    /// What both apply paths do after integrating structs (Yjs `applyUpdate`): park the rest
+    /// with its missing map, apply the delete set (and the pending one), retry pending structs
+    /// whose dependencies arrived.
+    mutating func finishApply(rest: (update: DecodedUpdate, missing: [ClientID: Clock])?, deleteSet: DeleteSet) {
         var retry = false
         if let pending = pendingStructs {
             for (client, clock) in pendingMissing where clock < state(of: client) {
@@ -33,7 +39,7 @@ extension DocStore {
             pendingStructs = rest.update
             pendingMissing = rest.missing
         }
-        let dsRest = applyDeleteSet(update.deleteSet)
+        let dsRest = applyDeleteSet(deleteSet)
         if let pendingDs = pendingDeletes {
             let dsRest2 = applyDeleteSet(pendingDs)
             let merged = dsRest.merged(with: dsRest2)
@@ -173,12 +179,28 @@ extension DocStore {
         return i
     }
 
+    /// An item sent without its parent takes parent and key from its neighbours (the right
+    /// one wins when both are items, as in Yjs).
+    @inline(__always)
+    func inheritParent(_ rec: inout ItemRecord) {
+        if rec.left != noItem, !items[Int(rec.left)].isGC {
+            rec.parent = items[Int(rec.left)].parent
+            rec.parentSub = items[Int(rec.left)].parentSub
+        }
+        if rec.right != noItem, !items[Int(rec.right)].isGC {
+            rec.parent = items[Int(rec.right)].parent
+            rec.parentSub = items[Int(rec.right)].parentSub
+        }
+    }
+
     /// Resolves an item's references (splitting neighbours) and integrates it from `offset`.
     private mutating func integrateRemote(_ s: UpdateStruct, ci c: ClientIndex, offset: Clock) {
         switch s {
         case .skip:
             return
         case let .gc(id, length):
+            // Zero-length structs carry nothing and would break the one-struct-per-clock store.
+            guard length > offset else { return }
             var rec = ItemRecord(client: c, clock: id.clock + offset, length: length - offset, kind: .gc)
             rec.isDeleted = true
             addStruct(rec)
@@ -218,14 +240,7 @@ extension DocStore {
                 }
                 if let key = item.parentSub { rec.parentSub = keyIndex(key) }
             } else {
-                if rec.left != noItem, !items[Int(rec.left)].isGC {
-                    rec.parent = items[Int(rec.left)].parent
-                    rec.parentSub = items[Int(rec.left)].parentSub
-                }
-                if rec.right != noItem, !items[Int(rec.right)].isGC {
-                    rec.parent = items[Int(rec.right)].parent
-                    rec.parentSub = items[Int(rec.right)].parentSub
-                }
+                inheritParent(&rec)
             }
             if offset > 0 {
                 rec.clock += offset

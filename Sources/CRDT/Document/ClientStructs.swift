@@ -131,17 +131,22 @@ struct ClientStructs {
         for c in chunks { for e in c { body(Self.ref(e)) } }
     }
 
-    /// Appends the refs of the struct containing `clock` and of all later structs to `out`.
-    func appendRefs(from clock: Clock, to out: inout [ItemRef]) {
-        guard !chunks.isEmpty else { return }
-        var ci = chunkIndex(for: clock)
+    /// Chunk and position of the struct containing `clock`.
+    private func position(of clock: Clock) -> (chunk: Int, index: Int) {
+        let ci = chunkIndex(for: clock)
         let key = UInt64(clock) << 32 | 0xFFFF_FFFF
         var lo = 0, hi = chunks[ci].count - 1
         while lo < hi {
             let mid = (lo + hi + 1) >> 1
             if chunks[ci][mid] <= key { lo = mid } else { hi = mid - 1 }
         }
-        var i = lo
+        return (ci, lo)
+    }
+
+    /// Appends the refs of the struct containing `clock` and of all later structs to `out`.
+    func appendRefs(from clock: Clock, to out: inout [ItemRef]) {
+        guard !chunks.isEmpty else { return }
+        var (ci, i) = position(of: clock)
         while ci < chunks.count {
             chunks[ci].withUnsafeBufferPointer { buf in
                 while i < buf.count {
@@ -154,17 +159,11 @@ struct ClientStructs {
         }
     }
 
-    /// Refs of structs starting at or after the struct containing `clock`, in clock order.
+    /// Refs of structs starting at or after the struct containing `clock`, in clock order,
+    /// until `body` returns false.
     func forEach(from clock: Clock, _ body: (ItemRef) -> Bool) {
         guard !chunks.isEmpty else { return }
-        var ci = chunkIndex(for: clock)
-        let key = UInt64(clock) << 32 | 0xFFFF_FFFF
-        var lo = 0, hi = chunks[ci].count - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) >> 1
-            if chunks[ci][mid] <= key { lo = mid } else { hi = mid - 1 }
-        }
-        var i = lo
+        var (ci, i) = position(of: clock)
         while ci < chunks.count {
             let c = chunks[ci]
             while i < c.count {

@@ -129,23 +129,7 @@ public enum UTF16Transcoding {
     public static func appendUTF8<C: Collection>(_ units: C, to out: inout [UInt8]) where C.Element == UInt16 {
         var it = units.makeIterator()
         var pending: UInt16? = nil
-        func emit(_ scalar: UInt32, _ out: inout [UInt8]) {
-            switch scalar {
-            case 0..<0x80: out.append(UInt8(scalar))
-            case 0x80..<0x800:
-                out.append(UInt8(0xC0 | (scalar >> 6)))
-                out.append(UInt8(0x80 | (scalar & 0x3F)))
-            case 0x800..<0x10000:
-                out.append(UInt8(0xE0 | (scalar >> 12)))
-                out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-                out.append(UInt8(0x80 | (scalar & 0x3F)))
-            default:
-                out.append(UInt8(0xF0 | (scalar >> 18)))
-                out.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
-                out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-                out.append(UInt8(0x80 | (scalar & 0x3F)))
-            }
-        }
+        func emit(_ scalar: UInt32, _ out: inout [UInt8]) { appendUTF8(scalar: scalar, to: &out) }
         while true {
             let u: UInt16
             if let p = pending { u = p; pending = nil } else if let n = it.next() { u = n } else { break }
