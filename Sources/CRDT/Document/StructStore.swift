@@ -5,6 +5,20 @@ extension DocStore {
         clientStructs[Int(c)].find(clock)
     }
 
+    /// `find` with a one-entry cache: integrating a run of structs keeps resolving origins in
+    /// the struct just found or just added. A merged-away struct is never cached (the merge
+    /// moves the cache to the survivor), so a hit is always a live struct.
+    @inline(__always)
+    mutating func findCached(_ c: ClientIndex, _ clock: Clock) -> ItemRef {
+        if findCache >= 0 {
+            let r = items[Int(findCache)]
+            if r.client == c && clock >= r.clock && clock < r.clock &+ r.length { return findCache }
+        }
+        let ref = find(c, clock)
+        findCache = ref
+        return ref
+    }
+
     /// Appends a new struct to the arena and its client's store. Its clock must equal the state.
     @discardableResult
     mutating func addStruct(_ record: ItemRecord) -> ItemRef {
@@ -62,7 +76,7 @@ extension DocStore {
 
     /// Returns the struct starting exactly at (c, clock), splitting an item if needed.
     mutating func cleanStart(_ c: ClientIndex, _ clock: Clock) -> ItemRef {
-        let ref = find(c, clock)
+        let ref = findCached(c, clock)
         let r = items[Int(ref)]
         if r.clock < clock && !r.isGC {
             return splitItem(ref, at: clock - r.clock)
@@ -72,7 +86,7 @@ extension DocStore {
 
     /// Returns the struct ending exactly at (c, clock), splitting an item if needed.
     mutating func cleanEnd(_ c: ClientIndex, _ clock: Clock) -> ItemRef {
-        let ref = find(c, clock)
+        let ref = findCached(c, clock)
         let r = items[Int(ref)]
         if clock != r.lastClock && !r.isGC {
             splitItem(ref, at: clock - r.clock + 1)

@@ -192,6 +192,7 @@ extension DocStore {
             break
         }
         if r.keep { items[Int(left)].keep = true }
+        if findCache == right { findCache = left }
         items[Int(left)].right = r.right
         if r.right != noItem { items[Int(r.right)].left = left }
         items[Int(left)].length += r.length
@@ -244,15 +245,22 @@ extension DocStore {
             // index 0 -> use index 1: the struct after the first one
             firstClock = items[Int(clientStructs[Int(c)].first)].length
         }
-        var si = last
-        while true {
-            let rec = items[Int(si)]
-            guard rec.clock >= firstClock, rec.clock > 0 else { break }
-            let cur = tryMergeWithLeftsReturningSurvivor(c, startingAt: si).survivor
-            guard items[Int(cur)].clock > firstClock else { break }
-            let prev = clientPredecessor(c, cur)
-            if items[Int(prev)].clock < firstClock { break }
-            si = prev
+        if items[Int(last)].clock <= firstClock {
+            // Usually one new struct at the end: no snapshot needed.
+            if items[Int(last)].clock >= firstClock && items[Int(last)].clock > 0 {
+                tryMergeWithLefts(c, startingAt: last)
+            }
+            return
+        }
+        // Walk a snapshot of the positions from firstChangePos backwards: a merge chain of m
+        // removes the m entries right of the survivor, so the next position is k - m - 1.
+        var refs: [ItemRef] = []
+        clientStructs[Int(c)].appendRefs(from: firstClock, to: &refs)
+        var k = refs.count - 1
+        while k >= 0 {
+            let ref = refs[k]
+            guard items[Int(ref)].clock > 0 else { break }
+            k -= 1 + tryMergeWithLefts(c, startingAt: ref)
         }
     }
 }

@@ -46,6 +46,8 @@ struct DocStore {
     var clientIDs: [ClientID] = []
     var clientIndexOf: [ClientID: ClientIndex] = [:]
     var clientStructs: [ClientStructs] = []
+    /// Last struct found by `findCached`.
+    var findCache: ItemRef = noItem
     /// Last client id -> index lookup (remote integration references few clients in a row).
     var lookupCache: (client: ClientID, index: ClientIndex) = (.max, 0)
 
