@@ -7,6 +7,7 @@ let coreOnly = Context.environment["YSYNC_CORE_ONLY"] == "1"
 
 var products: [Product] = [
     .library(name: "CRDT", targets: ["CRDT"]),
+    .library(name: "Journal", targets: ["Journal"]),
     .executable(name: "ycli", targets: ["ycli"]),
 ]
 
@@ -22,12 +23,21 @@ var targets: [Target] = [
     .systemLibrary(name: "CMallocInfo", path: "Sources/CMallocInfo"),
     // Trace loading and replay (code points -> UTF-16) for `ycli bench trace`, unit-tested on its own.
     .target(name: "TraceKit", dependencies: ["CRDT", "CZlib", "CMallocInfo"]),
+    // The update journal: liblz4 and libsqlite3 as system modules (apt: liblz4-dev, libsqlite3-dev).
+    .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+    .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+    .target(name: "Journal", dependencies: ["CRDT", "CLZ4", "CSQLite"]),
+    // Child process of the crash-safety tests: appends until killed.
+    .executableTarget(name: "JournalCrashWorker", dependencies: ["Journal", "CRDT"]),
+    .testTarget(name: "JournalTests", dependencies: ["Journal", "CRDT", "CSQLite", "TestSupport"]),
     .executableTarget(
         name: "ycli",
-        dependencies: ["CRDT", "TraceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: ["CRDT", "TraceKit", "Journal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .testTarget(name: "TraceKitTests", dependencies: ["TraceKit", "CRDT"]),
     .testTarget(name: "CRDTTests", dependencies: ["CRDT", "TestSupport"]),
+    // Runs the built ycli binary on temporary stores (build everything first: swift build --build-tests).
+    .testTarget(name: "ycliTests", dependencies: ["CRDT", "TestSupport"]),
     .executableTarget(name: "CRDTFuzz", dependencies: ["CRDT"], path: "Fuzz/CRDTFuzz"),
 ]
 

@@ -4,8 +4,13 @@ import ArgumentParser
 struct YCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ycli",
-        abstract: "Tools for Yjs/yrs-compatible v1 updates and editing traces.",
-        subcommands: [UpdateCommand.self, BenchCommand.self]
+        abstract: "A local replica (a store file) and tools for Yjs/yrs-compatible v1 updates and editing traces.",
+        subcommands: [
+            StoreInit.self, StoreInsert.self, StoreDelete.self, StoreWrite.self, StoreEdit.self, StoreCat.self,
+            StoreStatus.self, StoreLog.self, StoreCompact.self, StoreHistory.self, StoreRestore.self, StoreVersion.self,
+            StoreExport.self, StoreImport.self, JournalCommand.self,
+            UpdateCommand.self, BenchCommand.self,
+        ]
     )
 }
 

@@ -140,7 +140,16 @@ extension DocStore {
         var parts: [DecodedUpdate] = []
         if let own = try? UpdateDecoderV1.decode(w.bytes) { parts.append(own) }
         if let pds = pendingDeletes { parts.append(DecodedUpdate(groups: [], deleteSet: pds)) }
-        if let ps = pendingStructs { parts.append(Updates.diff(ps, against: since)) }
+        if let ps = pendingStructs {
+            // Like Yjs, forward the pending structs the peer lacks, but never the clocks we hold
+            // ourselves: our structs for those clocks are already in `own` (identical for
+            // consistent data; for contradictory data under one client id, ours win).
+            var cut = since
+            for (i, cs) in clientStructs.enumerated() where cs.state > cut[clientIDs[i]] {
+                cut[clientIDs[i]] = cs.state
+            }
+            parts.append(Updates.diff(ps, against: cut))
+        }
         return UpdateEncoderV1.encode(Updates.merge(parts))
     }
 }

@@ -1,0 +1,154 @@
+import CRDT
+
+/// When a commit is on disk. Both use SQLite's WAL; neither can corrupt the store on a crash.
+public enum Durability: Sendable, Equatable {
+    /// fsync at every commit (`PRAGMA synchronous=FULL`): a returned seq survives power loss.
+    case full
+    /// fsync at checkpoints only (`synchronous=NORMAL`): a returned seq survives a process
+    /// crash, but the last commits may be lost on power loss.
+    case normal
+}
+
+public struct JournalOptions: Sendable, Equatable {
+    public var durability: Durability = .full
+    /// Compact when this many rows follow the last snapshot.
+    public var compactAfterRows: Int = 500
+    /// Compact when the tail's raw bytes reach the last snapshot's raw bytes (when there is one).
+    public var compactWhenTailBytesExceedSnapshot = true
+    /// Compact when the oldest tail row is older than this (seconds).
+    public var compactAfterSeconds: Double = 600
+    /// Keep rows and older snapshots after compaction (history); otherwise they are deleted.
+    public var retainHistory: Bool = true
+    /// How long a writer waits for another connection's write lock before failing (SQLITE_BUSY).
+    public var busyTimeoutMilliseconds: Int32 = 5000
+    public init() {}
+}
+
+public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file exists but is not a ysync journal (or not a database at all).
+    case notAStore(path: String, reason: String)
+    /// `open` without `create` and the file is absent.
+    case missingStore(path: String)
+    case sqlite(code: Int32, message: String, operation: String)
+    case schemaTooNew(found: Int32, supported: Int32)
+    /// `append` refuses an update that does not decode.
+    case badUpdate(DecodingError)
+    case noSuchVersion(String)
+    /// A seq past the last one of the document.
+    case noSuchSeq(Int64)
+    /// `addVersion` with a name the document already has.
+    case versionExists(String)
+    /// History before `oldestAvailable` was compacted away (retainHistory off), or is damaged.
+    case historyUnavailable(seq: Int64, oldestAvailable: Int64?)
+    /// The journal was closed.
+    case closed
+    /// `JournaledDocument.open` with a client id other than the one the store holds.
+    case clientIDMismatch(stored: ClientID, requested: ClientID)
+    case invalidArgument(String)
+    /// SQLite-level damage (unreadable pages) that `repair` could not work around.
+    case damaged(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .notAStore(path, reason): return "\(path) is not a ysync store: \(reason)"
+        case let .missingStore(path): return "no store at \(path) (create it first)"
+        case let .sqlite(code, message, operation): return "SQLite error \(code): \(message) (during \(operation))"
+        case let .schemaTooNew(found, supported):
+            return "store schema version \(found) is newer than this program supports (\(supported)); upgrade ysync"
+        case let .badUpdate(e): return "update does not decode: \(e)"
+        case let .noSuchVersion(name): return "no version named \"\(name)\""
+        case let .noSuchSeq(seq): return "no seq \(seq) in this document's journal"
+        case let .versionExists(name): return "a version named \"\(name)\" already exists"
+        case let .historyUnavailable(seq, oldest):
+            if let oldest {
+                return "history at seq \(seq) is not available: the oldest recoverable state is seq \(oldest) (earlier rows were compacted away or are damaged)"
+            }
+            return "history at seq \(seq) is not available: earlier rows were compacted away or are damaged"
+        case .closed: return "the journal is closed"
+        case let .clientIDMismatch(stored, requested):
+            return "the store's client id is \(stored), not \(requested)"
+        case let .invalidArgument(what): return what
+        case let .damaged(path, reason): return "\(path) is damaged: \(reason)"
+        }
+    }
+
+    init(_ e: SQLiteError) {
+        self = .sqlite(code: e.code, message: e.message, operation: e.operation)
+    }
+}
+
+/// Something that could not be loaded. Kinds:
+/// - "row": a journal row whose CRC, LZ4 block, flags or update decoding fails (`seq` = its seq);
+/// - "snapshot": a snapshot that fails the same checks (`seq` = its upto_seq);
+/// - "missing": rows absent from the journal (deleted, or lost): `seq` = a seq known missing;
+/// - "unreadable": rows SQLite cannot read (damaged pages): `seq` = first seq of the range;
+/// - "sqlite": SQLite's own integrity check failed (`seq` = 0).
+public struct QuarantinedEntry: Sendable, Equatable, CustomStringConvertible {
+    public let kind: String
+    public let seq: Int64
+    public let reason: String
+
+    public init(kind: String, seq: Int64, reason: String) {
+        self.kind = kind
+        self.seq = seq
+        self.reason = reason
+    }
+
+    public var description: String { "\(kind) \(seq): \(reason)" }
+}
+
+public struct LoadReport: Sendable {
+    /// upto_seq of the snapshot the load started from (nil: from the first row).
+    public let snapshotSeq: Int64?
+    public let rowsApplied: Int
+    /// Problems found by this load, still in place (`repair()` moves them to quarantine).
+    public let quarantined: [QuarantinedEntry]
+    /// The last seq of the document the load reached (0 for an empty journal).
+    public let lastSeq: Int64
+    /// Entries of this document already in the quarantine table (moved there by `repair()`):
+    /// their content is not in the document either.
+    public let previouslyQuarantined: Int
+    /// The document holds updates whose dependencies are missing (see `YDoc.hasPending`).
+    public let hasPending: Bool
+
+    /// Everything journaled was loaded.
+    public var isComplete: Bool { quarantined.isEmpty && previouslyQuarantined == 0 }
+}
+
+public struct JournalEntryInfo: Sendable, Equatable {
+    public let seq: Int64
+    public let time: Double  // unix seconds
+    public let origin: String?
+    public let rawBytes: Int
+    public let storedBytes: Int
+    public let compressed: Bool
+}
+
+public struct JournalStats: Sendable {
+    public let rows: Int
+    public let rawBytes: Int
+    public let storedBytes: Int
+    public let snapshots: Int
+    public let lastSnapshotSeq: Int64?
+    public let lastSnapshotTime: Double?
+    public let lastSeq: Int64
+    public let tailRows: Int
+    public let quarantined: Int
+    /// The database file plus its WAL.
+    public let fileBytes: Int
+    public let lastSnapshotRawBytes: Int?
+    public let lastSnapshotStoredBytes: Int?
+    public let tailRawBytes: Int
+}
+
+public struct CheckReport: Sendable {
+    public let rowsChecked: Int
+    public let snapshotsChecked: Int
+    public let problems: [QuarantinedEntry]
+    /// Entries of this document already in quarantine (not problems: `repair` put them there).
+    public let previouslyQuarantined: Int
+    /// Set by `repair` when SQLite-level damage made it rebuild the file: where the damaged
+    /// original was kept.
+    public let damagedFileKeptAt: String?
+    public var isHealthy: Bool { problems.isEmpty }
+}

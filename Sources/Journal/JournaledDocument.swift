@@ -1,0 +1,157 @@
+import CRDT
+
+/// A document kept in a journal: what the CLI replica (and later `Replica`) edits. Every
+/// change the document emits is appended; an edit's seq is returned once it is committed.
+public final class JournaledDocument {
+    public let doc: YDoc
+    public let journal: Journal
+    public let loadReport: LoadReport
+    private let collector: UpdateCollector
+    /// The client id meta holds (the document may pick a new one, see `flushReturningSeqs`).
+    private var storedClientID: ClientID
+
+    static let clientIDKey = "client_id"
+    /// How many lost entries (bad or missing rows, in the journal or in quarantine) the client id
+    /// has been checked against: more of them on a later open means the id must change.
+    static let lostSeenKey = "client_id.lost_seen"
+
+    /// Collects what the document emits, so that nothing it changed goes unjournaled (also
+    /// changes made on `doc` directly: they are appended by the next `edit`, `apply` or `flush`).
+    private final class UpdateCollector {
+        var updates: [(update: [UInt8], origin: String?)] = []
+    }
+
+    private init(doc: YDoc, journal: Journal, loadReport: LoadReport) {
+        self.doc = doc
+        self.journal = journal
+        self.loadReport = loadReport
+        storedClientID = doc.clientID
+        let collector = UpdateCollector()
+        self.collector = collector
+        doc.observeUpdate { [collector] event in collector.updates.append((event.update, event.origin)) }
+    }
+
+    /// Opens (or creates) the store and loads the document. A new store takes `clientID` (a
+    /// random uint32 when nil) and keeps it in meta "client_id"; an existing store keeps its
+    /// own (`.clientIDMismatch` if `clientID` differs). When the load could not restore
+    /// everything, the document gets a fresh client id: the lost rows may hold clocks of the
+    /// old one, and reusing them would fork the history for peers that have them.
+    public static func open(path: String, create: Bool = false, clientID: ClientID? = nil,
+                            options: JournalOptions = .init()) throws(JournalError) -> JournaledDocument {
+        if let clientID, clientID == 0 || clientID > UInt64(UInt32.max) {
+            throw .invalidArgument("client id \(clientID) is not a non-zero uint32")
+        }
+        let journal = try Journal.open(path: path, create: create, options: options)
+        do throws(JournalError) {
+            var stored = try journal.meta(clientIDKey).flatMap { ClientID($0) }
+            if let stored, let clientID, stored != clientID {
+                throw .clientIDMismatch(stored: stored, requested: clientID)
+            }
+            if stored == nil {
+                let fresh = clientID ?? ClientID(UInt32.random(in: 1...UInt32.max))
+                try journal.setMeta(clientIDKey, String(fresh))
+                try journal.setMeta(lostSeenKey, "0")
+                stored = fresh
+            }
+            var doc = YDoc(clientID: stored)
+            let report = try journal.load(into: doc)
+            // Content lost since the id was last checked may include clocks of this id.
+            let lost = report.previouslyQuarantined + report.quarantined.filter { $0.kind != "snapshot" }.count
+            let seen = try journal.meta(lostSeenKey).flatMap { Int($0) } ?? 0
+            if lost > seen {
+                doc = try Self.withFreshClientID(doc)
+                try journal.setMeta(clientIDKey, String(doc.clientID))
+                try journal.setMeta(lostSeenKey, String(lost))
+            }
+            return JournaledDocument(doc: doc, journal: journal, loadReport: report)
+        } catch {
+            journal.close()
+            throw error
+        }
+    }
+
+    /// The same state in a document with a new random client id.
+    private static func withFreshClientID(_ old: YDoc) throws(JournalError) -> YDoc {
+        var id: ClientID
+        repeat { id = ClientID(UInt32.random(in: 1...UInt32.max)) } while old.stateVector[id] != 0
+        let doc = YDoc(clientID: id, gc: old.gc)
+        var failure: (any Error)?
+        doc.transact(origin: "journal") {
+            do { try doc.applyUpdate(old.encodeStateAsUpdate()) } catch { failure = error }
+        }
+        if let failure { throw .invalidArgument("could not copy the loaded state: \(failure)") }
+        return doc
+    }
+
+    public var clientID: ClientID { doc.clientID }
+
+    /// Runs `body` in one transaction and journals its update; returns the seq (nil if nothing
+    /// changed). If `body` throws after changing the document, the change is still journaled
+    /// (the transaction commits what it did), then the error is rethrown.
+    @discardableResult
+    public func edit(origin: String? = nil, _ body: (YDoc) throws -> Void) throws -> Int64? {
+        let before = collector.updates.count
+        var bodyError: (any Error)?
+        doc.transact(origin: origin) {
+            do { try body(doc) } catch { bodyError = error }
+        }
+        let changed = collector.updates.count > before
+        let seqs = try flushReturningSeqs()
+        if let bodyError { throw bodyError }
+        return changed ? seqs.last : nil
+    }
+
+    /// Applies a remote or imported update (origin "remote" unless given) and journals what it
+    /// changed; returns the seq (nil if it changed nothing). If the document is left with
+    /// updates whose dependencies are missing (`doc.hasPending`), the update is journaled as
+    /// received instead of what the document emitted, so that the parked part survives a
+    /// reopen too.
+    @discardableResult
+    public func apply(_ update: [UInt8], origin: String? = nil) throws(JournalError) -> Int64? {
+        let decoded: DecodedUpdate
+        do { decoded = try UpdateDecoderV1.decode(update) } catch { throw .badUpdate(error) }
+        let origin = origin ?? "remote"
+        let before = collector.updates.count
+        doc.apply(decoded, origin: origin)
+        if doc.hasPending {
+            collector.updates.removeSubrange(before...)
+            collector.updates.append((update, origin))
+        }
+        let changed = collector.updates.count > before
+        let seqs = try flushReturningSeqs()
+        return changed ? seqs.last : nil
+    }
+
+    /// Appends what the document emitted and is not journaled yet; returns the new seqs.
+    @discardableResult
+    public func flush() throws(JournalError) -> [Int64] {
+        try flushReturningSeqs()
+    }
+
+    private func flushReturningSeqs() throws(JournalError) -> [Int64] {
+        guard !collector.updates.isEmpty else { return [] }
+        // On failure the updates stay collected, to be appended by the next call.
+        let seqs = try journal.append(batch: collector.updates)
+        collector.updates.removeAll()
+        if doc.clientID != storedClientID {
+            // A remote update carried structs of our own client id: like Yjs, the document
+            // picked a new one, which later opens must use.
+            try journal.setMeta(Self.clientIDKey, String(doc.clientID))
+            storedClientID = doc.clientID
+        }
+        return seqs
+    }
+
+    /// Compacts when the journal's thresholds are passed, from this document's state.
+    public func compactIfNeeded() throws(JournalError) {
+        _ = try flush()
+        if journal.needsCompaction { try journal.compact(document: doc) }
+    }
+
+    public func close() {
+        journal.close()
+    }
+}
+
+@available(*, unavailable)
+extension JournaledDocument: Sendable {}

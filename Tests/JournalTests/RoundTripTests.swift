@@ -1,0 +1,120 @@
+import CRDT
+@testable import Journal
+import TestSupport
+import Testing
+
+@Suite struct RoundTripTests {
+    /// Random local edits and remote updates, reopened several times: the reloaded document
+    /// equals the one that was edited (content and state vector), and keeps its client id.
+    @Test(arguments: TestEnvironment.seeds(base: 6, salt: 100))
+    func randomSessionsSurviveReopen(seed: UInt64) throws {
+        var rng = SeededRandom(seed: seed)
+        let dir = TempDir()
+        var options = manualOptions()
+        options.durability = rng.chance(0.5) ? .full : .normal
+        var expected: DocSummary?
+        var clientID: ClientID = 0
+        for session in 0..<4 {
+            let jd = try JournaledDocument.open(path: dir.file(), create: session == 0, clientID: session == 0 ? 1234 : nil, options: options)
+            #expect(jd.loadReport.isComplete, "seed \(seed)")
+            if let expected { #expect(DocSummary(jd.doc) == expected, "seed \(seed) session \(session)") }
+            if session == 0 { clientID = jd.clientID }
+            #expect(jd.clientID == clientID, "seed \(seed): the client id survives reopening")
+            let remote = try remoteUpdates(&rng, client: 900 + ClientID(session), count: 5)
+            for _ in 0..<rng.int(20...60) {
+                if rng.chance(0.15), let u = remote.randomElement(using: &rng) {
+                    try jd.apply(u)
+                } else {
+                    let seq = try jd.edit { doc in try randomEdit(doc, &rng) }
+                    if let seq { #expect(seq == jd.journal.lastSeq) }
+                }
+            }
+            expected = DocSummary(jd.doc)
+            jd.close()
+        }
+        let j = try Journal.open(path: dir.file())
+        let doc = YDoc()
+        let report = try j.load(into: doc)
+        #expect(report.quarantined.isEmpty && report.snapshotSeq == nil)
+        #expect(DocSummary(doc) == expected, "seed \(seed)")
+        #expect(try j.check().isHealthy)
+    }
+
+    @Test func editReturnsNilWhenNothingChanged() throws {
+        let dir = TempDir()
+        let jd = try JournaledDocument.open(path: dir.file(), create: true, clientID: 77)
+        #expect(try jd.edit { _ in } == nil)
+        #expect(try jd.edit { try $0.getText("t").insert(at: 0, "a") } == 1)
+        #expect(try jd.apply(jd.doc.encodeStateAsUpdate()) == nil)  // nothing new
+        struct Stop: Error {}
+        #expect(throws: Stop.self) {
+            try jd.edit { doc in
+                try doc.getText("t").insert(at: 1, "b")
+                throw Stop()
+            }
+        }
+        // The change made before the error is journaled all the same.
+        jd.close()
+        let again = try JournaledDocument.open(path: dir.file())
+        #expect(again.doc.getText("t").string == "ab")
+        #expect(again.clientID == 77)
+        #expect(throws: JournalError.clientIDMismatch(stored: 77, requested: 78)) {
+            try JournaledDocument.open(path: dir.file(), clientID: 78)
+        }
+    }
+
+    /// A remote update with structs of our own client id (another replica using it): the
+    /// document picks a new id, as Yjs does, and the store remembers it.
+    @Test func clientIDCollisionIsRemembered() throws {
+        let dir = TempDir()
+        let jd = try JournaledDocument.open(path: dir.file(), create: true, clientID: 99)
+        try jd.edit { try $0.getText("t").insert(at: 0, "mine") }
+        let impostor = YDoc(clientID: 99)
+        // Inside a local transaction, so that the impostor keeps id 99 (a remote one would not).
+        try impostor.transact { try impostor.applyUpdate(jd.doc.encodeStateAsUpdate()) }
+        #expect(impostor.clientID == 99)
+        var u: [UInt8] = []
+        impostor.observeUpdate { u = $0.update }
+        try impostor.getText("t").insert(at: 4, "!")
+        #expect(try jd.apply(u) != nil)
+        #expect(jd.clientID != 99)
+        let newID = jd.clientID
+        jd.close()
+        let again = try JournaledDocument.open(path: dir.file())
+        #expect(again.clientID == newID)
+        #expect(again.doc.getText("t").string == "mine!")
+    }
+
+    @Test func directEditsAreFlushed() throws {
+        let dir = TempDir()
+        let jd = try JournaledDocument.open(path: dir.file(), create: true)
+        try jd.doc.getText("t").insert(at: 0, "direct")
+        #expect(try jd.flush() == [1])
+        try jd.doc.getText("t").insert(at: 0, ">")
+        #expect(try jd.edit { try $0.getText("t").insert(at: 0, "!") } == 3)
+        jd.close()
+        #expect(try JournaledDocument.open(path: dir.file()).doc.getText("t").string == "!>direct")
+    }
+
+    @Test func pendingUpdatesAreKept() throws {
+        let dir = TempDir()
+        let other = YDoc(clientID: 500)
+        var updates: [[UInt8]] = []
+        other.observeUpdate { updates.append($0.update) }
+        try other.getText("t").insert(at: 0, "abc")
+        try other.getText("t").insert(at: 3, "def")
+        let jd = try JournaledDocument.open(path: dir.file(), create: true)
+        // The second update first: it waits for the first.
+        #expect(try jd.apply(updates[1]) != nil)
+        #expect(jd.doc.hasPending)
+        jd.close()
+        let jd2 = try JournaledDocument.open(path: dir.file())
+        #expect(jd2.loadReport.hasPending)
+        try jd2.apply(updates[0])
+        #expect(jd2.doc.getText("t").string == "abcdef")
+        jd2.close()
+        let jd3 = try JournaledDocument.open(path: dir.file())
+        #expect(jd3.doc.getText("t").string == "abcdef" && !jd3.doc.hasPending)
+        #expect(throws: JournalError.self) { try jd3.apply([9, 9, 9]) }
+    }
+}
