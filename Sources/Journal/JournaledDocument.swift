@@ -108,11 +108,13 @@ public final class JournaledDocument {
     /// reopen too.
     @discardableResult
     public func apply(_ update: [UInt8], origin: String? = nil) throws(JournalError) -> Int64? {
-        let decoded: DecodedUpdate
-        do { decoded = try UpdateDecoderV1.decode(update) } catch { throw .badUpdate(error) }
         let origin = origin ?? "remote"
         let before = collector.updates.count
-        doc.apply(decoded, origin: origin)
+        do { try doc.applyUpdate(update, origin: origin) } catch let error as DecodingError {
+            throw .badUpdate(error)
+        } catch {
+            throw .badUpdate(.malformed("\(error)", offset: 0))
+        }
         if doc.hasPending {
             collector.updates.removeSubrange(before...)
             collector.updates.append((update, origin))

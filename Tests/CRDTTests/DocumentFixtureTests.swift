@@ -52,7 +52,7 @@ import Testing
                     #expect(decoded == nil, "fast path refused bytes the decoder accepts")
                     #expect(a.encodeStateAsUpdate() == before)
                 }
-                if let decoded { b.apply(decoded) }
+                if let decoded { try b.apply(decoded) }
                 #expect(a.encodeStateAsUpdate() == b.encodeStateAsUpdate())
             }
         }

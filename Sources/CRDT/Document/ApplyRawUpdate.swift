@@ -8,7 +8,7 @@ extension DocStore {
         if opened { commit() }
     }
 
-    private mutating func integrateRawStructs(_ u: inout RawUpdate) -> (update: DecodedUpdate, missing: [ClientID: Clock])? {
+    mutating func integrateRawStructs(_ u: inout RawUpdate) -> (update: DecodedUpdate, missing: [ClientID: Clock])? {
         guard !u.groups.isEmpty else { return nil }
         // Map the update's client slots to document client indexes once.
         let docIndex = u.clients.map { clientIndex($0) }

@@ -236,9 +236,11 @@ public final class YDoc {
         mutate { $0.applyRaw(raw, origin: origin) }
     }
 
-    /// Applies an already decoded update in one (remote) transaction.
-    public func apply(_ update: DecodedUpdate, origin: String? = nil) {
-        mutate { $0.applyRemote(update, origin: origin) }
+    /// Applies a wire-level update in one (remote) transaction. Throws when its contents would
+    /// not survive the wire (e.g. Embed/Format values that are not JSON), changing nothing.
+    public func apply(_ update: DecodedUpdate, origin: String? = nil) throws {
+        let raw = try RawUpdate.decode(UpdateEncoderV1.encode(update))
+        mutate { $0.applyRaw(raw, origin: origin) }
     }
 
     /// The whole document, or only what a peer with state vector `since` lacks, as update v1.
