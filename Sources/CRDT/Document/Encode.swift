@@ -36,32 +36,69 @@ extension DocStore {
     /// One client group: its structs from `clock` on.
     private func writeGroup(_ c: ClientIndex, from clock: Clock, into w: inout Lib0Writer) {
         let cs = Int(c)
-        // Fast path for a transaction that appended structs at the end: count from the back.
+        var refs: [ItemRef] = []
         let last = clientStructs[cs].last
         if items[Int(last)].clock <= clock {
-            w.writeVarUInt(1)
-            w.writeVarUInt(clientIDs[cs])
-            w.writeVarUInt(UInt64(clock))
-            writeStruct(last, offset: clock - items[Int(last)].clock, into: &w)
-            return
+            // A transaction that appended at the end: one struct, no search.
+            refs.append(last)
+        } else {
+            clientStructs[cs].appendRefs(from: clock, to: &refs)
         }
-        var refs: [ItemRef] = []
-        clientStructs[cs].appendRefs(from: clock, to: &refs)
         w.writeVarUInt(UInt64(refs.count))
         w.writeVarUInt(clientIDs[cs])
         w.writeVarUInt(UInt64(clock))
+        // First pass: an upper bound of the bytes (and the rare contents encoded the slow way),
+        // second pass: write without per-byte checks.
+        var bound = 0
+        var slowContents: [[UInt8]] = []
         for (k, ref) in refs.enumerated() {
             let offset = k == 0 ? clock - items[Int(ref)].clock : 0
-            writeStruct(ref, offset: offset, into: &w)
+            bound += structBound(ref, offset: offset, slowContents: &slowContents)
+        }
+        var nextSlow = 0
+        w.withSink(bound: bound) { sink in
+            for (k, ref) in refs.enumerated() {
+                let offset = k == 0 ? clock - items[Int(ref)].clock : 0
+                writeStruct(ref, offset: offset, into: &sink, slowContents: slowContents, nextSlow: &nextSlow)
+            }
         }
     }
 
+    /// Most bytes `writeStruct` can write for this struct; encodes contents without a cheap
+    /// bound (Any, JSON, Binary, Embed, Format, Doc, XML names) into `slowContents`.
+    private func structBound(_ ref: ItemRef, offset: Clock, slowContents: inout [[UInt8]]) -> Int {
+        let r = items[Int(ref)]
+        if r.isGC { return 1 + 10 }
+        var n = 1 + 15 + 15
+        if offset == 0 && !r.hasOrigin && !r.hasRightOrigin {
+            n += 1 + 15 + 10 + (types[Int(r.parent)].rootName?.utf8.count ?? 0)
+            if r.parentSub >= 0 { n += 10 + keys[Int(r.parentSub)].utf8.count }
+        }
+        switch r.kind {
+        case .deleted:
+            n += 10
+        case .string:
+            n += 10 + 3 * Int(r.length - offset)
+        default:
+            var tmp = Lib0Writer(capacity: 16)
+            if r.kind == .type {
+                UpdateEncoderV1.writeItemContent(.type(types[Int(r.content)].ref ?? .map), offset: 0, into: &tmp)
+            } else {
+                UpdateEncoderV1.writeItemContent(contents[Int(r.content)], offset: offset, into: &tmp)
+            }
+            n += tmp.count
+            slowContents.append(tmp.bytes)
+        }
+        return n
+    }
+
     /// Yjs `Item.write` / `GC.write`.
-    func writeStruct(_ ref: ItemRef, offset: Clock, into w: inout Lib0Writer) {
+    private func writeStruct(_ ref: ItemRef, offset: Clock, into w: inout UnsafeSink,
+                             slowContents: [[UInt8]], nextSlow: inout Int) {
         let r = items[Int(ref)]
         if r.isGC {
-            w.writeU8(0)
-            w.writeVarUInt(UInt64(r.length - offset))
+            w.u8(0)
+            w.varUInt(r.length - offset)
             return
         }
         let hasOrigin = offset > 0 || r.hasOrigin
@@ -69,43 +106,42 @@ extension DocStore {
         if hasOrigin { info |= 0x80 }
         if r.hasRightOrigin { info |= 0x40 }
         if r.parentSub >= 0 { info |= 0x20 }
-        w.writeU8(info)
+        w.u8(info)
         if offset > 0 {
-            w.writeVarUInt(clientIDs[Int(r.client)])
-            w.writeVarUInt(UInt64(r.clock + offset - 1))
+            w.varUInt(clientIDs[Int(r.client)])
+            w.varUInt(r.clock + offset - 1)
         } else if r.hasOrigin {
-            w.writeVarUInt(clientIDs[Int(r.originClient)])
-            w.writeVarUInt(UInt64(r.originClock))
+            w.varUInt(clientIDs[Int(r.originClient)])
+            w.varUInt(r.originClock)
         }
         if r.hasRightOrigin {
-            w.writeVarUInt(clientIDs[Int(r.rightOriginClient)])
-            w.writeVarUInt(UInt64(r.rightOriginClock))
+            w.varUInt(clientIDs[Int(r.rightOriginClient)])
+            w.varUInt(r.rightOriginClock)
         }
         if !hasOrigin && !r.hasRightOrigin {
             let parentItem = types[Int(r.parent)].item
             if parentItem == noItem {
-                w.writeVarUInt(1)
-                w.writeString(types[Int(r.parent)].rootName ?? "")
+                w.varUInt(UInt64(1))
+                w.string(types[Int(r.parent)].rootName ?? "")
             } else {
-                w.writeVarUInt(0)
+                w.varUInt(UInt64(0))
                 let pid = items[Int(parentItem)]
-                w.writeVarUInt(clientIDs[Int(pid.client)])
-                w.writeVarUInt(UInt64(pid.clock))
+                w.varUInt(clientIDs[Int(pid.client)])
+                w.varUInt(pid.clock)
             }
-            if r.parentSub >= 0 { w.writeString(keys[Int(r.parentSub)]) }
+            if r.parentSub >= 0 { w.string(keys[Int(r.parentSub)]) }
         }
         switch r.kind {
         case .deleted:
-            w.writeVarUInt(UInt64(r.length - offset))
+            w.varUInt(r.length - offset)
         case .string:
             let s = Int(r.content)
             textUnits.withUnsafeBufferPointer { buf in
-                w.writeUTF16String(UnsafeBufferPointer(rebasing: buf[(s + Int(offset))..<(s + Int(r.length))]))
+                w.utf16String(UnsafeBufferPointer(rebasing: buf[(s + Int(offset))..<(s + Int(r.length))]))
             }
-        case .type:
-            UpdateEncoderV1.writeItemContent(.type(types[Int(r.content)].ref ?? .map), offset: 0, into: &w)
         default:
-            UpdateEncoderV1.writeItemContent(contents[Int(r.content)], offset: offset, into: &w)
+            slowContents[nextSlow].withUnsafeBufferPointer { w.bytes($0) }
+            nextSlow += 1
         }
     }
 

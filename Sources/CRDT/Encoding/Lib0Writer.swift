@@ -12,6 +12,18 @@ public struct Lib0Writer: Sendable {
     @inline(__always)
     public mutating func writeU8(_ b: UInt8) { bytes.append(b) }
 
+    /// Appends `n` zero bytes (space that `UnsafeSink` then fills).
+    mutating func appendZeros(_ n: Int) { bytes.append(contentsOf: repeatElement(0, count: n)) }
+
+    mutating func withUnsafeMutableBytes(_ body: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
+        bytes.withUnsafeMutableBufferPointer { body($0) }
+    }
+
+    /// Removes the last `n` bytes.
+    mutating func dropLast(_ n: Int) {
+        if n > 0 { bytes.removeLast(n) }
+    }
+
     public mutating func writeRaw<S: Sequence>(_ raw: S) where S.Element == UInt8 { bytes.append(contentsOf: raw) }
 
     /// Unsigned LEB128: 7 bits per byte, least significant first.
