@@ -8,6 +8,8 @@ let coreOnly = Context.environment["YSYNC_CORE_ONLY"] == "1"
 var products: [Product] = [
     .library(name: "CRDT", targets: ["CRDT"]),
     .library(name: "Journal", targets: ["Journal"]),
+    .library(name: "Sync", targets: ["Sync"]),
+    .library(name: "Replica", targets: ["Replica"]),
     .executable(name: "ycli", targets: ["ycli"]),
 ]
 
@@ -32,13 +34,20 @@ var targets: [Target] = [
     .testTarget(name: "JournalTests", dependencies: ["Journal", "CRDT", "CSQLite", "TestSupport"]),
     .executableTarget(
         name: "ycli",
-        dependencies: ["CRDT", "TraceKit", "Journal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: ["CRDT", "TraceKit", "Journal", "Sync", "Replica", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .testTarget(name: "TraceKitTests", dependencies: ["TraceKit", "CRDT"]),
     .testTarget(name: "CRDTTests", dependencies: ["CRDT", "TestSupport"]),
     // Runs the built ycli binary on temporary stores (build everything first: swift build --build-tests).
     .testTarget(name: "ycliTests", dependencies: ["CRDT", "TestSupport"]),
     .executableTarget(name: "CRDTFuzz", dependencies: ["CRDT"], path: "Fuzz/CRDTFuzz"),
+    // Sans-IO sync protocol (y-protocols messages, awareness, sessions), transports, file hand-over.
+    .target(name: "Sync", dependencies: ["CRDT"]),
+    .testTarget(name: "SyncTests", dependencies: ["Sync", "CRDT", "TestSupport"]),
+    .executableTarget(name: "SyncFuzz", dependencies: ["Sync", "CRDT"], path: "Fuzz/SyncFuzz"),
+    // A document + its journal + its sync sessions (offline-first; reconnect with backoff).
+    .target(name: "Replica", dependencies: ["CRDT", "Journal", "Sync"]),
+    .testTarget(name: "ReplicaTests", dependencies: ["Replica", "Sync", "Journal", "CRDT", "TestSupport", "TraceKit"]),
 ]
 
 _ = coreOnly  // the server target joins here when it exists

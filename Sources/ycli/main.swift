@@ -8,7 +8,7 @@ struct YCLI: ParsableCommand {
         subcommands: [
             StoreInit.self, StoreInsert.self, StoreDelete.self, StoreWrite.self, StoreEdit.self, StoreCat.self,
             StoreStatus.self, StoreLog.self, StoreCompact.self, StoreHistory.self, StoreRestore.self, StoreVersion.self,
-            StoreExport.self, StoreImport.self, JournalCommand.self,
+            StoreExport.self, StoreImport.self, StoreSync.self, JournalCommand.self,
             UpdateCommand.self, BenchCommand.self,
         ]
     )

@@ -38,6 +38,17 @@ Requests (all replies have "ok": true/false; errors carry "error"):
        one transaction per patch -> {"patches":n,"end_ok":bool,"update":"hex","sv":"hex",
        "update_hashes":[fnv1a64 hex of each per-transaction update, in order]}
   {"op":"trace_update","index":i}            -> {"update":"hex"} (kept from the last replay)
+  y-protocols (pycrdt._sync and pycrdt.Awareness; frames are whole messages, hex):
+  {"op":"sync_step1"}                        -> {"message": create_sync_message(doc)}
+  {"op":"sync_message","kind":"step1"|"step2"|"update"|"awareness","payload":"hex"}
+                                             -> {"message": create_*_message(payload)}
+  {"op":"sync_handle","message":"hex"}       -> {"reply": hex or null} (handle_sync_message on a
+                                                sync frame [0, ...]; applied updates in "updates")
+  {"op":"awareness_new"}                     -> a fresh Awareness on the document (local state {})
+  {"op":"awareness_set_local","state":JSON}  (null removes the local state)
+  {"op":"awareness_encode","clients":[N...]} -> {"update":"hex"}
+  {"op":"awareness_apply","update":"hex"}    -> {"changes":[[topic, added, updated, removed]...]}
+  {"op":"awareness_states"}                  -> {"states":{"id":state}, "clocks":{"id":clock}}
   {"op":"ping"}, {"op":"quit"}
 """
 
@@ -46,7 +57,8 @@ import json
 import sys
 import traceback
 
-from pycrdt import Array, Doc, Map, Text
+from pycrdt import Array, Awareness, Doc, Map, Text
+from pycrdt import _sync as ysync
 
 KINDS = {"text": Text, "map": Map, "array": Array}
 
@@ -134,6 +146,8 @@ class Peer:
         self.doc = None
         self.updates = []
         self.trace_updates = []
+        self.awareness = None
+        self.awareness_events = []
         self.new(client_id=None, gc=True)
 
     def new(self, client_id, gc=True):
@@ -247,6 +261,44 @@ class Peer:
             roots = req.get("roots") or {}
             typed = bool(req.get("typed", False))
             return {"content": {name: render(d.get(name, type=KINDS[kind]), typed) for name, kind in roots.items()}}
+        if op == "sync_step1":
+            return {"message": ysync.create_sync_message(d).hex()}
+        if op == "sync_message":
+            payload = bytes.fromhex(req["payload"])
+            make = {
+                "step1": ysync.create_sync_step1_message,
+                "step2": ysync.create_sync_step2_message,
+                "update": ysync.create_update_message,
+                "awareness": ysync.create_awareness_message,
+            }[req["kind"]]
+            return {"message": make(payload).hex()}
+        if op == "sync_handle":
+            msg = bytes.fromhex(req["message"])
+            if not msg or msg[0] != ysync.YMessageType.SYNC:
+                raise ValueError("not a sync message")
+            reply = ysync.handle_sync_message(msg[1:], d)
+            return {"reply": reply.hex() if reply is not None else None}
+        if op == "awareness_new":
+            self.awareness = Awareness(d)
+            self.awareness_events = []
+            self.awareness.observe(lambda topic, ev: self.awareness_events.append(
+                [topic, ev[0]["added"], ev[0]["updated"], ev[0]["removed"]]))
+            return {}
+        if op == "awareness_set_local":
+            self.awareness.set_local_state(req["state"])
+            return {}
+        if op == "awareness_encode":
+            return {"update": self.awareness.encode_awareness_update(req["clients"]).hex()}
+        if op == "awareness_apply":
+            self.awareness_events = []
+            self.awareness.apply_awareness_update(bytes.fromhex(req["update"]), "remote")
+            return {"changes": self.awareness_events}
+        if op == "awareness_states":
+            a = self.awareness
+            return {
+                "states": {str(k): v for k, v in a.states.items()},
+                "clocks": {str(k): m["clock"] for k, m in a.meta.items()},
+            }
         if op == "replay_trace":
             return self.replay_trace(req["path"], req.get("client_id"), req.get("root", "text"))
         if op == "trace_update":

@@ -271,7 +271,7 @@ struct StoreStatus: ParsableCommand {
         commandName: "status",
         abstract: "Show a store's client id, state vector, journal figures and health.",
         discussion: """
-        --json prints one object: {"store", "document", "rootText", "clientID", "stateVector": {"<client>": clock}, "characters", "utf16Length", "lastSeq", "rows", "tailRows" (rows after the last snapshot), "rawBytes", "storedBytes" (all rows, uncompressed and as stored), "fileBytes" (database plus WAL), "snapshots", "lastSnapshot": {"seq", "time", "rawBytes", "storedBytes"} or null, "quarantined" (entries moved to quarantine by 'journal repair'), "loadProblems" (entries this load could not read), "pending" (changes waiting for missing updates)}.
+        --json prints one object: {"store", "document", "rootText", "clientID", "stateVector": {"<client>": clock}, "characters", "utf16Length", "lastSeq", "rows", "tailRows" (rows after the last snapshot), "rawBytes", "storedBytes" (all rows, uncompressed and as stored), "fileBytes" (database plus WAL), "snapshots", "lastSnapshot": {"seq", "time", "rawBytes", "storedBytes"} or null, "quarantined" (entries moved to quarantine by 'journal repair'), "loadProblems" (entries this load could not read), "pending" (changes waiting for missing updates), "unsyncedChanges" (own changes no peer has confirmed: see 'ycli sync')}.
         """
     )
 
@@ -317,6 +317,7 @@ struct StoreStatus: ParsableCommand {
                 ("quarantined", .int(stats.quarantined)),
                 ("loadProblems", .int(problems)),
                 ("pending", .bool(pending)),
+                ("unsyncedChanges", .int(unsyncedChanges(s))),
             ]).rendered(pretty: true, prettyDepth: 1) + "\n")
             return
         }
@@ -343,6 +344,7 @@ struct StoreStatus: ParsableCommand {
             ("snapshots", "\(stats.snapshots); last: \(snapshot)"),
             ("quarantined", health),
             ("pending", pending ? "yes (changes wait for missing updates)" : "no"),
+            ("unsynced", "\(unsyncedChanges(s)) own changes not confirmed by a peer"),
         ]))
     }
 }

@@ -1,0 +1,51 @@
+/// Counters of one replica (all sessions), for tests and the convergence benchmark.
+public struct ReplicaStats: Sendable, Equatable {
+    public var framesSent = 0
+    public var bytesSent = 0
+    public var step1Sent = 0
+    public var step2Sent = 0
+    public var updatesSent = 0
+    /// Bytes of the update payloads in SyncStep2 and Update frames sent.
+    public var updateBytesSent = 0
+    public var framesReceived = 0
+    public var bytesReceived = 0
+    /// Received SyncStep2 / Update frames carrying a struct this replica already held.
+    public var redundantStep2Received = 0
+    public var redundantUpdatesReceived = 0
+    /// Received updates that changed nothing (e.g. a delete of an item already deleted).
+    public var unchangedUpdatesReceived = 0
+    /// Received frames that did not decode or apply (ignored, like y-protocols does).
+    public var badFrames = 0
+    /// Local edits and remote updates that changed the document.
+    public var localEdits = 0
+    public var remoteUpdatesApplied = 0
+    /// Journal rows appended (one per changing edit or apply).
+    public var journalWrites = 0
+    /// Connections opened (dialled or given), and dial failures.
+    public var connections = 0
+    public var dialFailures = 0
+
+    public init() {}
+
+    public static func + (a: ReplicaStats, b: ReplicaStats) -> ReplicaStats {
+        var r = ReplicaStats()
+        r.framesSent = a.framesSent + b.framesSent
+        r.bytesSent = a.bytesSent + b.bytesSent
+        r.step1Sent = a.step1Sent + b.step1Sent
+        r.step2Sent = a.step2Sent + b.step2Sent
+        r.updatesSent = a.updatesSent + b.updatesSent
+        r.updateBytesSent = a.updateBytesSent + b.updateBytesSent
+        r.framesReceived = a.framesReceived + b.framesReceived
+        r.bytesReceived = a.bytesReceived + b.bytesReceived
+        r.redundantStep2Received = a.redundantStep2Received + b.redundantStep2Received
+        r.redundantUpdatesReceived = a.redundantUpdatesReceived + b.redundantUpdatesReceived
+        r.unchangedUpdatesReceived = a.unchangedUpdatesReceived + b.unchangedUpdatesReceived
+        r.badFrames = a.badFrames + b.badFrames
+        r.localEdits = a.localEdits + b.localEdits
+        r.remoteUpdatesApplied = a.remoteUpdatesApplied + b.remoteUpdatesApplied
+        r.journalWrites = a.journalWrites + b.journalWrites
+        r.connections = a.connections + b.connections
+        r.dialFailures = a.dialFailures + b.dialFailures
+        return r
+    }
+}

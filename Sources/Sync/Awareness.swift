@@ -1,0 +1,218 @@
+import CRDT
+
+/// One client's entry in an `Awareness`: its clock, its state as JSON text (nil once the client
+/// is gone: the clock is kept so that older messages stay refused) and when we last heard of it.
+public struct AwarenessEntry: Sendable, Equatable {
+    public var clock: UInt64
+    public var json: String?
+    /// Time (seconds, caller's clock) of the last accepted change.
+    public var lastUpdated: Double
+}
+
+/// What an awareness operation changed. `added`/`updated`/`removed` are y-protocols' `change`
+/// event (`updated` only when the state differs as JSON); `touched` lists every client whose
+/// entry was accepted (the `update` event, also for equal states). `broadcast` is the list to
+/// encode and send to peers (y-websocket sends added + touched + removed).
+public struct AwarenessChange: Sendable, Equatable {
+    public var added: [ClientID] = []
+    public var updated: [ClientID] = []
+    public var removed: [ClientID] = []
+    public var touched: [ClientID] = []
+    /// A peer tried to remove our local state: we kept it and bumped our clock; re-broadcast it.
+    public var reassertedLocal = false
+
+    public init() {}
+    public var isEmpty: Bool { added.isEmpty && touched.isEmpty && removed.isEmpty && !reassertedLocal }
+    public var broadcast: [ClientID] { added + touched + removed }
+}
+
+/// y-protocols awareness: clock per client, JSON state text, `null` = gone, 30 s timeout.
+/// Time is injected (seconds as `Double`, any epoch): nothing here reads a clock.
+///
+///     awarenessUpdate = vu(count) (vu(client) vu(clock) vs(JSON text)) × count
+///
+/// States are stored as the JSON text given/received (not re-serialised), so that we forward
+/// exactly what a peer wrote; equality for `updated` compares parsed values.
+public struct Awareness: Sendable {
+    /// A remote client not heard of for this long is removed (y-protocols `outdatedTimeout`).
+    public static let outdatedTimeout: Double = 30
+    /// The local state is re-published (clock + 1) when older than this.
+    public static let renewInterval: Double = 15
+    /// How often y-protocols runs its check; call `tick(now:)` about this often.
+    public static let checkInterval: Double = 3
+
+    public let clientID: ClientID
+    public private(set) var entries: [ClientID: AwarenessEntry] = [:]
+
+    /// Starts with the local state `{}` at clock 0, as y-protocols does.
+    public init(clientID: ClientID, now: Double) {
+        self.clientID = clientID
+        entries[clientID] = AwarenessEntry(clock: 0, json: "{}", lastUpdated: now)
+    }
+
+    /// Present clients and their JSON states.
+    public var states: [ClientID: String] {
+        var out: [ClientID: String] = [:]
+        for (c, e) in entries { if let j = e.json { out[c] = j } }
+        return out
+    }
+
+    public var localState: String? { entries[clientID]?.json }
+
+    /// Sets (or, with nil, removes) the local state; broadcast `encodeUpdate(clients: [clientID])`.
+    /// `json` must be JSON text (not checked here: it is ours).
+    @discardableResult
+    public mutating func setLocalState(_ json: String?, now: Double) -> AwarenessChange {
+        let prev = entries[clientID]
+        let clock = prev.map { $0.clock + 1 } ?? 0
+        entries[clientID] = AwarenessEntry(clock: clock, json: json, lastUpdated: now)
+        var ch = AwarenessChange()
+        if json == nil {
+            ch.removed = [clientID]
+        } else if prev?.json == nil {
+            ch.added = [clientID]
+        } else {
+            ch.touched = [clientID]
+            if !Self.sameJSON(prev?.json, json) { ch.updated = [clientID] }
+        }
+        return ch
+    }
+
+    /// Encodes the entries of `clients` (unknown clients are left out; gone ones encode `null`).
+    public func encodeUpdate(clients: [ClientID]) -> [UInt8] {
+        let known = clients.filter { entries[$0] != nil }
+        var w = Lib0Writer()
+        w.writeVarUInt(known.count)
+        for c in known {
+            let e = entries[c]!
+            w.writeVarUInt(c)
+            w.writeVarUInt(e.clock)
+            w.writeString(e.json ?? "null")
+        }
+        return w.bytes
+    }
+
+    /// Every present client (the reply to a query-awareness message, and what to send on connect).
+    public func encodeFullUpdate() -> [UInt8] {
+        encodeUpdate(clients: entries.filter { $0.value.json != nil }.keys.sorted())
+    }
+
+    /// A decoded awareness update entry.
+    public struct WireEntry: Sendable, Equatable {
+        public var client: ClientID
+        public var clock: UInt64
+        public var json: String?   // nil for `null`
+    }
+
+    /// Decodes an awareness update; every state must parse as JSON.
+    public static func decodeUpdate(_ bytes: [UInt8]) throws(SyncError) -> [WireEntry] {
+        var r = Lib0Reader(bytes)
+        var out: [WireEntry] = []
+        do {
+            let n = try r.readCount("awareness entry count", minBytesEach: 3)
+            out.reserveCapacity(n)
+            for _ in 0..<n {
+                let client = try r.readVarUInt("awareness client")
+                let clock = try r.readVarUInt("awareness clock")
+                let text = try r.readString("awareness state")
+                let value: YAny
+                do { value = try YAny.parseJSON(text) } catch {
+                    throw SyncError.invalidAwarenessJSON(client: client, reason: "\(error)")
+                }
+                out.append(WireEntry(client: client, clock: clock, json: value == .null ? nil : text))
+            }
+        } catch let e as DecodingError {
+            throw SyncError(e)
+        } catch let e as SyncError {
+            throw e
+        } catch {
+            throw SyncError.invalidPayload(.malformed("\(error)", offset: r.offset))
+        }
+        guard r.isAtEnd else { throw .trailingBytes(count: r.remaining, offset: r.offset) }
+        return out
+    }
+
+    /// Applies a peer's awareness update (y-protocols `applyAwarenessUpdate`). All or nothing:
+    /// a malformed update changes nothing.
+    ///
+    /// An entry is accepted when its clock is newer, or equal with `null` while we hold a state.
+    /// `null` removes the client, except our own while we still have a local state: then our
+    /// clock is bumped and the state kept, so that the next broadcast re-asserts it.
+    @discardableResult
+    public mutating func apply(_ update: [UInt8], now: Double) throws(SyncError) -> AwarenessChange {
+        let list = try Self.decodeUpdate(update)
+        var ch = AwarenessChange()
+        for e in list {
+            let prev = entries[e.client]
+            let currClock = prev?.clock ?? 0
+            let hasState = prev?.json != nil
+            guard currClock < e.clock || (currClock == e.clock && e.json == nil && hasState) else { continue }
+            var clock = e.clock
+            var newJSON = e.json
+            if e.json == nil && e.client == clientID && localState != nil {
+                clock += 1
+                newJSON = prev?.json
+                ch.reassertedLocal = true
+                entries[e.client] = AwarenessEntry(clock: clock, json: newJSON, lastUpdated: now)
+                ch.touched.append(e.client)
+                continue
+            }
+            entries[e.client] = AwarenessEntry(clock: clock, json: newJSON, lastUpdated: now)
+            if prev == nil, newJSON != nil {
+                ch.added.append(e.client)
+            } else if prev != nil, newJSON == nil {
+                ch.removed.append(e.client)
+            } else if newJSON != nil {
+                if !Self.sameJSON(prev?.json, newJSON) { ch.updated.append(e.client) }
+                ch.touched.append(e.client)
+            }
+        }
+        return ch
+    }
+
+    /// Removes clients' states (e.g. those a closed connection controlled), keeping their clocks.
+    /// Removing our own state bumps our clock.
+    @discardableResult
+    public mutating func removeStates(_ clients: [ClientID], now: Double) -> AwarenessChange {
+        var ch = AwarenessChange()
+        for c in clients {
+            guard var e = entries[c], e.json != nil else { continue }
+            e.json = nil
+            if c == clientID {
+                e.clock += 1
+                e.lastUpdated = now
+            }
+            entries[c] = e
+            ch.removed.append(c)
+        }
+        return ch
+    }
+
+    /// The periodic check (call about every `checkInterval` seconds): re-publishes the local
+    /// state when it is `renewInterval` old (broadcast `change.broadcast`), and removes remote
+    /// clients not updated for `outdatedTimeout` (origin "timeout"; not broadcast by y-protocols).
+    public mutating func tick(now: Double) -> (renewed: AwarenessChange, timedOut: [ClientID]) {
+        var renewed = AwarenessChange()
+        if let local = entries[clientID], let json = local.json, now - local.lastUpdated >= Self.renewInterval {
+            renewed = setLocalState(json, now: now)
+        }
+        let stale = entries.filter { c, e in
+            c != clientID && e.json != nil && now - e.lastUpdated >= Self.outdatedTimeout
+        }.keys.sorted()
+        let removed = removeStates(stale, now: now)
+        return (renewed, removed.removed)
+    }
+
+    static func sameJSON(_ a: String?, _ b: String?) -> Bool {
+        if a == b { return true }
+        guard let a, let b, let va = try? YAny.parseJSON(a), let vb = try? YAny.parseJSON(b) else { return false }
+        return va == vb
+    }
+}
+
+extension Awareness {
+    /// The awareness message (`01 vb(update)`) for `clients`, ready to send.
+    public func awarenessMessage(clients: [ClientID]) -> [UInt8] {
+        SyncMessage.awareness(encodeUpdate(clients: clients)).encoded()
+    }
+}

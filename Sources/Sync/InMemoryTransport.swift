@@ -1,0 +1,129 @@
+import Foundation
+
+/// Two connected in-memory transports with seeded fault injection (`FaultProfile`).
+///
+/// Clock modes:
+/// - `.manual`: time is virtual and moves only with `advance(by:)`; frames whose delay is zero
+///   are delivered within `send`. With one sender at a time the run is fully deterministic.
+/// - `.realTime`: time is the seconds since the network was made; delayed frames are delivered
+///   by a task sleeping until they are due. Fates (drop, duplicate, delays) are still drawn from
+///   the seed in send order, but task scheduling makes the interleaving nondeterministic.
+///
+/// `partition()` loses every frame until `heal()` (like a cut cable: neither end notices, so
+/// the sessions must resynchronise — see `SyncSession.tick`). `close()` on either end finishes
+/// both streams.
+public final class InMemoryNetwork: @unchecked Sendable {
+    public enum ClockMode: Sendable { case manual, realTime }
+
+    private let lock = NSLock()
+    private var link: LinkSimulator
+    private var continuations: [LinkEnd: AsyncThrowingStream<[UInt8], Error>.Continuation] = [:]
+    private var streams: [LinkEnd: AsyncThrowingStream<[UInt8], Error>] = [:]
+    private var closed = false
+    private var virtualNow: Double = 0
+    private let mode: ClockMode
+    private let started = ContinuousClock.now
+
+    public init(profile: FaultProfile = .perfect, clock: ClockMode = .realTime) {
+        link = LinkSimulator(profile: profile)
+        mode = clock
+        for end in [LinkEnd.a, .b] {
+            let (s, c) = AsyncThrowingStream<[UInt8], Error>.makeStream(bufferingPolicy: .unbounded)
+            streams[end] = s
+            continuations[end] = c
+        }
+    }
+
+    /// A connected pair.
+    public static func pair(profile: FaultProfile = .perfect, clock: ClockMode = .realTime)
+        -> (InMemoryTransport, InMemoryTransport, InMemoryNetwork) {
+        let n = InMemoryNetwork(profile: profile, clock: clock)
+        return (n.transport(.a), n.transport(.b), n)
+    }
+
+    public func transport(_ end: LinkEnd) -> InMemoryTransport { InMemoryTransport(network: self, end: end) }
+
+    private func withLock<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    /// Current time in seconds (virtual or real).
+    public var now: Double { withLock { nowLocked() } }
+
+    private func nowLocked() -> Double {
+        switch mode {
+        case .manual: return virtualNow
+        case .realTime:
+            let d = ContinuousClock.now - started
+            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+    }
+
+    public func partition() { withLock { link.partition() } }
+    public func heal() { withLock { link.heal() } }
+    public var isPartitioned: Bool { withLock { link.isPartitioned } }
+    /// Link counters (submitted, dropped, duplicated, delivered).
+    public var counters: (submitted: Int, dropped: Int, duplicated: Int, delivered: Int) {
+        withLock { (link.submitted, link.dropped, link.duplicated, link.delivered) }
+    }
+    public var framesInFlight: Int { withLock { link.inFlight.count } }
+
+    /// Manual clock: moves time forward and delivers what became due.
+    public func advance(by seconds: Double) {
+        withLock { virtualNow += seconds }
+        pump()
+    }
+
+    func stream(_ end: LinkEnd) -> AsyncThrowingStream<[UInt8], Error> { withLock { streams[end]! } }
+
+    func send(_ frame: [UInt8], from end: LinkEnd) throws {
+        let (t, wakes): (Double, [Double]) = try withLockThrowing {
+            guard !closed else { throw TransportError.closed }
+            let t = nowLocked()
+            return (t, link.submit(frame, from: end, now: t))
+        }
+        pump()
+        guard mode == .realTime else { return }
+        for wake in wakes where wake > t {
+            let delay = wake - t
+            Task { [weak self] in
+                try? await Task.sleep(nanoseconds: UInt64(delay * 1e9) + 1)
+                self?.pump()
+            }
+        }
+    }
+
+    private func withLockThrowing<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// Delivers every frame due now (yielding under the lock keeps per-stream order).
+    func pump() {
+        withLock {
+            guard !closed else { return }
+            for f in link.due(now: nowLocked()) { continuations[f.to]?.yield(f.frame) }
+        }
+    }
+
+    func close() {
+        withLock {
+            guard !closed else { return }
+            closed = true
+            for c in continuations.values { c.finish() }
+        }
+    }
+}
+
+/// One end of an `InMemoryNetwork`.
+public struct InMemoryTransport: Transport {
+    public let network: InMemoryNetwork
+    public let end: LinkEnd
+
+    public func send(_ frame: [UInt8]) async throws { try network.send(frame, from: end) }
+    public var frames: AsyncThrowingStream<[UInt8], Error> { network.stream(end) }
+    public func close() async { network.close() }
+}

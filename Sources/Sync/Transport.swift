@@ -1,0 +1,14 @@
+/// A bidirectional pipe of frames (one y-protocols message per frame). Implementations: the
+/// in-memory pair here, WebSocket ones in the server module.
+public protocol Transport: Sendable {
+    /// Sends one frame. Throws `TransportError.closed` once the transport is closed.
+    func send(_ frame: [UInt8]) async throws
+    /// The received frames; finishes when the connection closes (or throws when it fails).
+    var frames: AsyncThrowingStream<[UInt8], Error> { get }
+    /// Closes both directions; the peer's `frames` finishes too. Idempotent.
+    func close() async
+}
+
+public enum TransportError: Error, Equatable, Sendable {
+    case closed
+}

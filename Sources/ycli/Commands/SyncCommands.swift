@@ -1,0 +1,96 @@
+import ArgumentParser
+import CRDT
+import Foundation
+import Journal
+import Replica
+import Sync
+
+// MARK: - sync --via-file
+
+struct StoreSync: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Sync a store through a folder that is carried between machines (hand-over).",
+        discussion: """
+        With --via-file DIR: first imports every update file in DIR (`<client>-<hash>.yupdate`, see the Sync module's FileHandover) into the store — each file that brings something new becomes one journal row, files already known change nothing — then writes, for every peer whose state vector file (`<client>.ysv`) is in DIR, the update that peer lacks (the full state when DIR holds no peer's state vector yet), and finally this store's own state vector as `<client>.ysv`. Running it again changes nothing (idempotent). Peers' state vectors also confirm this store's changes they hold: see 'ycli status' (unsynced changes). Bad files are reported and skipped. --json prints {"imported": [file], "unchanged": [file], "failed": [{"file", "reason"}], "written": [file], "unsyncedChanges"}.
+        """
+    )
+
+    @OptionGroup var options: StoreOptions
+
+    @Option(name: .customLong("via-file"), help: ArgumentHelp("The hand-over folder (created if missing).", valueName: "DIR"))
+    var viaFile: String
+
+    @Flag(help: "Print a JSON object.")
+    var json = false
+
+    func run() throws {
+        let dir = URL(fileURLWithPath: viaFile)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: viaFile, isDirectory: &isDir) {
+            if !isDir.boolValue { throw CLIError("\(viaFile) is not a directory") }
+        } else {
+            do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+                throw CLIError("cannot create \(viaFile): \(error)")
+            }
+        }
+        let s = try StoreSession.open(options, writing: true)
+        defer { s.close() }
+        let found: FileHandover.ReadResult
+        do { found = try FileHandover.read(from: dir) } catch { throw CLIError("\(viaFile): \(error)") }
+
+        // Import. An update the document refuses is reported like a bad file.
+        var imported: [String] = [], unchanged: [String] = []
+        var failed: [(String, String)] = found.failures.map { ($0.url.lastPathComponent, $0.error.description) }
+        for (url, update) in found.updates {
+            do {
+                if try s.apply(update, origin: "sync \(url.lastPathComponent)") != nil { imported.append(url.lastPathComponent) } else { unchanged.append(url.lastPathComponent) }
+            } catch {
+                failed.append((url.lastPathComponent, "\(error)"))
+            }
+        }
+
+        // Peers' state vectors confirm our units.
+        let me = s.doc.clientID
+        var unsynced = UnsyncedCount(client: me, metaValue: try? s.journal.meta(UnsyncedCount.metaKey))
+        var moved = false
+        for (client, sv) in found.stateVectors where client != me { if unsynced.confirm(sv) { moved = true } }
+        if moved { try journalCall(s.path) { () throws(JournalError) in try s.journal.setMeta(UnsyncedCount.metaKey, unsynced.metaValue) } }
+
+        // Write what the others lack, then our state vector.
+        var written: [String] = []
+        do {
+            written = try FileHandover.writeDiffs(of: s.doc, clientID: me, to: dir).map(\.lastPathComponent)
+            let svURL = dir.appendingPathComponent("\(me).\(FileHandover.stateVectorExtension)")
+            let old = try? FileHandover.readStateVector(svURL)
+            if old != s.doc.stateVector {
+                written.append(try FileHandover.writeStateVector(s.doc.stateVector, clientID: me, to: dir).lastPathComponent)
+            }
+        } catch {
+            throw CLIError("\(viaFile): \(error)")
+        }
+        try s.compactIfNeeded()
+        let count = unsynced.count(local: s.doc.stateVector)
+        if json {
+            Console.out(JSON.object([
+                ("imported", .array(imported.map { .string($0) })),
+                ("unchanged", .array(unchanged.map { .string($0) })),
+                ("failed", .array(failed.map { .object([("file", .string($0.0)), ("reason", .string($0.1))]) })),
+                ("written", .array(written.map { .string($0) })),
+                ("unsyncedChanges", .int(count)),
+            ]).rendered(pretty: true, prettyDepth: 1) + "\n")
+            return
+        }
+        var lines = ["imported \(plural(imported.count, "file")) (\(unchanged.count) already known) from \(viaFile)"]
+        for (file, reason) in failed { lines.append("skipped \(file): \(reason)") }
+        lines.append("wrote \(plural(written.count, "file"))" + (written.isEmpty ? "" : ": " + written.joined(separator: ", ")))
+        lines.append("unsynced changes: \(count)")
+        Console.out(lines.joined(separator: "\n") + "\n")
+        if !failed.isEmpty { Console.err("ycli: warning: \(plural(failed.count, "file")) could not be used\n") }
+    }
+}
+
+/// Own changes no peer has confirmed (see `UnsyncedCount`), from what the store recorded.
+func unsyncedChanges(_ s: StoreSession) -> Int {
+    UnsyncedCount(client: s.doc.clientID, metaValue: try? s.journal.meta(UnsyncedCount.metaKey)).count(local: s.doc.stateVector)
+}
