@@ -13,7 +13,7 @@ extension DocStore {
             types[p].cursorItem = noItem
         }
         items[Int(ref)].isDeleted = true
-        txn.deleteSet.add(client: clientIDs[Int(r.client)], clock: r.clock, length: r.length)
+        txn.recordDelete(client: clientIDs[Int(r.client)], clock: r.clock, length: r.length)
         if r.kind == .type {
             deleteTypeContent(r.content)
         }

@@ -36,30 +36,52 @@ extension DocStore {
     /// One client group: its structs from `clock` on.
     private func writeGroup(_ c: ClientIndex, from clock: Clock, into w: inout Lib0Writer) {
         let cs = Int(c)
-        var refs: [ItemRef] = []
         let last = clientStructs[cs].last
         if items[Int(last)].clock <= clock {
-            // A transaction that appended at the end: one struct, no search.
-            refs.append(last)
-        } else {
-            clientStructs[cs].appendRefs(from: clock, to: &refs)
+            // A transaction that appended at the end: one struct, no search, no array.
+            w.writeVarUInt(UInt64(1))
+            w.writeVarUInt(clientIDs[cs])
+            w.writeVarUInt(UInt64(clock))
+            writeStructs(CollectionOfOne(last), firstOffset: clock - items[Int(last)].clock, into: &w)
+            return
         }
+        var refs: [ItemRef] = []
+        clientStructs[cs].appendRefs(from: clock, to: &refs)
         w.writeVarUInt(UInt64(refs.count))
         w.writeVarUInt(clientIDs[cs])
         w.writeVarUInt(UInt64(clock))
-        // First pass: an upper bound of the bytes (and the rare contents encoded the slow way),
-        // second pass: write without per-byte checks.
-        var bound = 0
+        writeStructs(refs, firstOffset: clock - items[Int(refs[0])].clock, into: &w)
+    }
+
+    /// First pass: an upper bound of the bytes (and the rare contents encoded the slow way);
+    /// second pass: write without per-byte checks.
+    private func writeStructs<C: Collection>(_ refs: C, firstOffset: Clock, into w: inout Lib0Writer) where C.Element == ItemRef {
         var slowContents: [[UInt8]] = []
-        for (k, ref) in refs.enumerated() {
-            let offset = k == 0 ? clock - items[Int(ref)].clock : 0
-            bound += structBound(ref, offset: offset, slowContents: &slowContents)
-        }
         var nextSlow = 0
+        if refs.count == 1 {
+            // A keystroke's update: the checked writer, no bound pass.
+            let ref = refs.first!
+            let kind = items[Int(ref)].kind
+            if kind == .string || kind == .deleted || kind == .gc {
+                writeStruct(ref, offset: firstOffset, into: &w, slowContents: slowContents, nextSlow: &nextSlow)
+                return
+            }
+        }
+        var bound = 0
+        var offset = firstOffset
+        for ref in refs {
+            bound += structBound(ref, offset: offset, slowContents: &slowContents)
+            offset = 0
+        }
+        if refs.count == 1 {
+            writeStruct(refs.first!, offset: firstOffset, into: &w, slowContents: slowContents, nextSlow: &nextSlow)
+            return
+        }
         w.withSink(bound: bound) { sink in
-            for (k, ref) in refs.enumerated() {
-                let offset = k == 0 ? clock - items[Int(ref)].clock : 0
+            var offset = firstOffset
+            for ref in refs {
                 writeStruct(ref, offset: offset, into: &sink, slowContents: slowContents, nextSlow: &nextSlow)
+                offset = 0
             }
         }
     }
@@ -93,7 +115,7 @@ extension DocStore {
     }
 
     /// Yjs `Item.write` / `GC.write`.
-    private func writeStruct(_ ref: ItemRef, offset: Clock, into w: inout UnsafeSink,
+    private func writeStruct<S: ByteSink>(_ ref: ItemRef, offset: Clock, into w: inout S,
                              slowContents: [[UInt8]], nextSlow: inout Int) {
         let r = items[Int(ref)]
         if r.isGC {

@@ -97,7 +97,7 @@ extension DocStore {
         precondition(added == ref, "arena grew during integration")
         if deleteLeft { deleteItem(item.left) }
         if item.kind == .deleted {
-            txn.deleteSet.add(client: clientIDs[Int(item.client)], clock: item.clock, length: item.length)
+            txn.recordDelete(client: clientIDs[Int(item.client)], clock: item.clock, length: item.length)
         }
         let parentItem = types[p].item
         if (parentItem != noItem && items[Int(parentItem)].isDeleted) || (item.parentSub >= 0 && item.right != noItem) {

@@ -7,6 +7,33 @@ struct TransactionState {
     /// Client states when the transaction began, by client index (missing = 0).
     var beforeState: [Clock] = []
     var deleteSet = DeleteSet()
+    /// Deletions of the most recent client, gathered without a dictionary lookup each and
+    /// folded into `deleteSet` when another client deletes or at commit.
+    var recentDeleteClient: ClientID = .max
+    var recentDeletes: [ClockRange] = []
+
+    /// Records deleted ids; a range that continues the previous one extends it.
+    @inline(__always)
+    mutating func recordDelete(client: ClientID, clock: Clock, length: Clock) {
+        guard length > 0 else { return }
+        if client != recentDeleteClient { flushDeletes(); recentDeleteClient = client }
+        if let last = recentDeletes.last, last.end == clock {
+            recentDeletes[recentDeletes.count - 1].length += length
+        } else {
+            recentDeletes.append(ClockRange(clock: clock, length: length))
+        }
+    }
+
+    mutating func flushDeletes() {
+        guard !recentDeletes.isEmpty else { return }
+        if recentDeletes.count == 1 {
+            deleteSet.clients[recentDeleteClient, default: []].append(recentDeletes[0])
+            recentDeletes.removeLast()  // (removeAll(keepingCapacity:) costs more for one element)
+        } else {
+            deleteSet.clients[recentDeleteClient, default: []].append(contentsOf: recentDeletes)
+            recentDeletes.removeAll(keepingCapacity: true)
+        }
+    }
     /// Items created by splits, tried for merging at commit.
     var mergeStructs: [ItemRef] = []
 
@@ -36,6 +63,7 @@ extension DocStore {
             for i in 0..<n { txn.beforeState.append(clientStructs[i].state) }
         }
         if !txn.deleteSet.clients.isEmpty { txn.deleteSet.clients.removeAll(keepingCapacity: true) }
+        txn.recentDeleteClient = .max  // recentDeletes was emptied by the last commit's flush
         if !txn.mergeStructs.isEmpty { txn.mergeStructs.removeAll(keepingCapacity: true) }
     }
 
@@ -43,6 +71,7 @@ extension DocStore {
     /// update for observers (written after the merges, as Yjs does).
     mutating func commit() {
         guard txn.active else { return }
+        txn.flushDeletes()
         txn.deleteSet.normalize()
         let ds = txn.deleteSet
         if gc { garbageCollect(ds) }
@@ -86,7 +115,7 @@ extension DocStore {
             break
         }
         guard advanced || !txn.deleteSet.isEmpty else { return }
-        var w = Lib0Writer(capacity: 32)
+        var w = Lib0Writer(capacity: 96)
         writeStructs(into: &w, before: txn.beforeState)
         UpdateEncoderV1.writeDeleteSet(txn.deleteSet, into: &w)
         outbox = UpdateEvent(update: w.bytes, origin: txn.origin, isLocal: txn.isLocal)

@@ -12,8 +12,19 @@ public struct Lib0Writer: Sendable {
     @inline(__always)
     public mutating func writeU8(_ b: UInt8) { bytes.append(b) }
 
-    /// Appends `n` zero bytes (space that `UnsafeSink` then fills).
-    mutating func appendZeros(_ n: Int) { bytes.append(contentsOf: repeatElement(0, count: n)) }
+    /// Appends `n` zero bytes (space that `UnsafeSink` then fills), by bulk copies from a zero page.
+    mutating func appendZeros(_ n: Int) {
+        var left = n
+        Self.zeroPage.withUnsafeBufferPointer { zeros in
+            while left > 0 {
+                let k = min(left, zeros.count)
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: zeros[..<k]))
+                left -= k
+            }
+        }
+    }
+
+    private static let zeroPage = [UInt8](repeating: 0, count: 4096)
 
     mutating func withUnsafeMutableBytes(_ body: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
         bytes.withUnsafeMutableBufferPointer { body($0) }

@@ -1,6 +1,26 @@
+/// Where struct encoding writes: the checked `Lib0Writer` (a few bytes, e.g. a keystroke's
+/// update) or the unchecked `UnsafeSink` (bulk encoding with a size bound).
+protocol ByteSink {
+    mutating func u8(_ b: UInt8)
+    mutating func varUInt(_ value: UInt64)
+    mutating func varUInt(_ value: UInt32)
+    mutating func bytes(_ b: UnsafeBufferPointer<UInt8>)
+    mutating func string(_ s: String)
+    mutating func utf16String(_ units: UnsafeBufferPointer<UInt16>)
+}
+
+extension Lib0Writer: ByteSink {
+    @inline(__always) mutating func u8(_ b: UInt8) { writeU8(b) }
+    @inline(__always) mutating func varUInt(_ value: UInt64) { writeVarUInt(value) }
+    @inline(__always) mutating func varUInt(_ value: UInt32) { writeVarUInt(value) }
+    mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) { writeRaw(b) }
+    mutating func string(_ s: String) { writeString(s) }
+    mutating func utf16String(_ units: UnsafeBufferPointer<UInt16>) { writeUTF16String(units) }
+}
+
 /// Writes lib0 primitives into memory reserved in advance: no capacity or uniqueness check per
 /// byte. Used for the bulk of update encoding, where the size bound is computed first.
-struct UnsafeSink {
+struct UnsafeSink: ByteSink {
     private(set) var position: UnsafeMutablePointer<UInt8>
     private let end: UnsafeMutablePointer<UInt8>
 
