@@ -13,9 +13,9 @@ extension BenchCommand {
             commandName: "converge",
             abstract: "Replicas edit apart, then reconnect: time to converge, bytes on the wire against the minimum.",
             discussion: """
-            N replicas (stores in a temporary folder, journal durability 'normal') connected in a star around replica 0 over in-memory transports. Workload: --edits random edits per replica (text, map, array) made while apart, or --trace FILE, a concurrent trace replayed with one replica per agent (--replicas is then the trace's agent count). Profiles: none (edit offline, then connect: fresh handshakes), partition (connected, links partitioned while editing, then healed; the sessions resync), lossy (edit offline, then connect over links that drop 2%, duplicate 2% and reorder 5% of frames, 0-2 ms latency; sessions resync every 100 ms).
+            N replicas (stores in a temporary folder, journal durability 'normal') connected in a star around replica 0 over in-memory transports. Workload: --edits random edits per replica (text, map, array) made while apart, or --trace FILE, a concurrent trace replayed with one replica per agent (--replicas is then the trace's agent count). Profiles: none (edit offline, then connect: fresh handshakes), partition (connected, links partitioned while editing, then healed; every replica resyncs once: a step 1 on each session), lossy (edit offline, then connect over links that drop 2%, duplicate 2% and reorder 5% of frames, 0-2 ms latency; sessions resync every 100 ms).
 
-            Figures, from the moment of the heal/connect until every replica holds the same state: convergeMs; wireBytes (every frame sent) against minimalBytes (the sum over replicas of the size of the update each lacked: the merged state's diff against its state vector); updateBytes (step 2 and update payloads only); messages (frames sent); handshake frames per link (4 = one step 1 and one step 2 each way: one round trip); journal writes per received update.
+            Figures, from the moment of the heal/connect until every replica holds the same state (plus 120 ms for confirmations to go out, when on): convergeMs; wireBytes (every frame sent) against minimalBytes (the sum over replicas of the size of the update each lacked: the merged state's diff against its state vector); updateBytes (step 2 and update payloads only); messages (frames sent); handshake frames per link (4 = one step 1 and one step 2 each way: one round trip); journal writes per received update.
             """
         )
 
@@ -137,7 +137,7 @@ enum ConvergeBench {
         var journal = JournalOptions()
         journal.durability = .normal
         var options = ReplicaOptions(confirmations: c.confirmations)
-        if c.profile != "none" { options.session = SyncSession.Options(handshakeRetry: 0.1, resyncInterval: 0.1) }
+        if c.profile == "lossy" { options.session = SyncSession.Options(handshakeRetry: 0.1, resyncInterval: 0.1) }
         options.tickInterval = .milliseconds(20)
         var replicas: [Replica] = []
         for i in 0..<n {
@@ -212,15 +212,8 @@ enum ConvergeBench {
         }
         let elapsed = ContinuousClock.now - start
         report.convergeMs = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) * 1e-15
-        // Let confirmations and their answers finish, so that they are counted.
-        var previous: [ReplicaStats] = []
-        while true {
-            try await Task.sleep(for: .milliseconds(100))
-            var now: [ReplicaStats] = []
-            for r in replicas { now.append(await r.stats) }
-            if now == previous { break }
-            previous = now
-        }
+        // Let confirmations and their answers go out (counted too), then take the figures.
+        if c.confirmations { try await Task.sleep(for: .milliseconds(120)) }
         for (i, r) in replicas.enumerated() {
             let s = await r.stats
             let b = before[i]
