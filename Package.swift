@@ -40,11 +40,12 @@ var targets: [Target] = [
     .testTarget(name: "CRDTTests", dependencies: ["CRDT", "TestSupport"]),
     // Runs the built ycli binary on temporary stores (build everything first: swift build --build-tests).
     .testTarget(name: "ycliTests", dependencies: ["CRDT", "TestSupport"]),
-    .executableTarget(name: "CRDTFuzz", dependencies: ["CRDT"], path: "Fuzz/CRDTFuzz"),
+    .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
+    .executableTarget(name: "CRDTFuzz", dependencies: ["CRDT", "FuzzSupport"], path: "Fuzz/CRDTFuzz"),
     // Sans-IO sync protocol (y-protocols messages, awareness, sessions), transports, file hand-over.
     .target(name: "Sync", dependencies: ["CRDT"]),
     .testTarget(name: "SyncTests", dependencies: ["Sync", "CRDT", "TestSupport"]),
-    .executableTarget(name: "SyncFuzz", dependencies: ["Sync", "CRDT"], path: "Fuzz/SyncFuzz"),
+    .executableTarget(name: "SyncFuzz", dependencies: ["Sync", "CRDT", "FuzzSupport"], path: "Fuzz/SyncFuzz"),
     // A document + its journal + its sync sessions (offline-first; reconnect with backoff).
     .target(name: "Replica", dependencies: ["CRDT", "Journal", "Sync"]),
     .testTarget(name: "ReplicaTests", dependencies: ["Replica", "Sync", "Journal", "CRDT", "TestSupport", "TraceKit"]),

@@ -85,36 +85,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     return 0
 }
 #else
-/// Replays inputs (e.g. crash files) without libFuzzer.
-enum FuzzReplay {
-    static func readFile(_ path: String) -> [UInt8]? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n <= 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        return out
-    }
-
-    static func run() -> Int32 {
-        var replayed = 0
-        for path in CommandLine.arguments.dropFirst() {
-            guard let bytes = readFile(path) else {
-                print("cannot read \(path)")
-                exit(2)
-            }
-            FuzzChecks.run(bytes)
-            replayed += 1
-        }
-        print("replayed \(replayed) input(s) without failure")
-        return 0
-    }
-}
+import FuzzSupport
 
 // Only a declaration: the fuzzing build parses this file as a library (see Fuzz/CRDTFuzz).
-let replayStatus: Int32 = FuzzReplay.run()
+let replayStatus: Int32 = FuzzReplay.run(FuzzChecks.run)
 #endif
