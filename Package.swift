@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // YSYNC_CORE_ONLY=1 leaves out everything that needs the network stack, so the core
@@ -51,7 +51,41 @@ var targets: [Target] = [
     .testTarget(name: "ReplicaTests", dependencies: ["Replica", "Sync", "Journal", "CRDT", "TestSupport", "TraceKit"]),
 ]
 
-_ = coreOnly  // the server target joins here when it exists
+// Room hosting without any network code (rooms, content store, limits, metrics): tested in the
+// core-only build too.
+targets += [
+    .target(name: "RoomHost", dependencies: ["CRDT", "Journal", "Sync", "CSQLite"]),
+    .testTarget(name: "RoomHostTests", dependencies: ["RoomHost", "Sync", "Journal", "CRDT", "TestSupport"]),
+]
+
+// The server: the only module importing Hummingbird (HTTP, WebSocket server and client) and JWTKit.
+if !coreOnly {
+    products.append(.library(name: "ReplicaServer", targets: ["ReplicaServer"]))
+    dependencies += [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ]
+    targets += [
+        .target(name: "ReplicaServer", dependencies: [
+            "CRDT", "Journal", "Sync", "Replica", "RoomHost",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .testTarget(name: "ReplicaServerTests", dependencies: [
+            "ReplicaServer", "RoomHost", "Replica", "Sync", "Journal", "CRDT", "TestSupport",
+        ]),
+    ]
+    if let ycli = targets.first(where: { $0.name == "ycli" }) {
+        ycli.dependencies += ["ReplicaServer", "RoomHost", .product(name: "Logging", package: "swift-log")]
+    }
+}
 
 let package = Package(
     name: "ysync",

@@ -7,24 +7,55 @@ import Sync
 
 // MARK: - sync --via-file
 
-struct StoreSync: ParsableCommand {
+struct StoreSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Sync a store through a folder that is carried between machines (hand-over).",
+        abstract: "Sync a store with a server (ycli sync STORE URL) or through a carried folder (--via-file DIR).",
         discussion: """
+        With URL (ws://HOST:PORT/parties/main/ROOM, a y-websocket room of 'ycli serve' or of any y-websocket server): one shot by default — connect, exchange state vectors, send what the server lacks, apply and journal what we lack, wait until the server acknowledges that it journaled our changes (ycli asks for durable acknowledgements with ?ack=1; a server without them never confirms, see --no-ack), print a summary and exit 0. --watch stays connected: local journal rows are not re-read, remote changes are applied as they come, and every event is printed as one JSON line ({"event": "connected" | "synced" | "update" | "broadcast" | "disconnected", ...}); it reconnects with backoff (100 ms doubling to 2.5 s) until interrupted. While watching, the store is locked: other writers wait. --token (or YSYNC_TOKEN) is sent as "Authorization: Bearer".
+
         With --via-file DIR: first imports every update file in DIR (`<client>-<hash>.yupdate`, see the Sync module's FileHandover) into the store — each file that brings something new becomes one journal row, files already known change nothing — then writes, for every peer whose state vector file (`<client>.ysv`) is in DIR, the update that peer lacks (the full state when DIR holds no peer's state vector yet), and finally this store's own state vector as `<client>.ysv`. Running it again changes nothing (idempotent). Peers' state vectors also confirm this store's changes they hold: see 'ycli status' (unsynced changes). Bad files are reported and skipped. --json prints {"imported": [file], "unchanged": [file], "failed": [{"file", "reason"}], "written": [file], "unsyncedChanges"}.
         """
     )
 
     @OptionGroup var options: StoreOptions
 
+    @Argument(help: ArgumentHelp("A y-websocket room URL: ws://HOST:PORT/parties/main/ROOM.", valueName: "URL"))
+    var url: String?
+
     @Option(name: .customLong("via-file"), help: ArgumentHelp("The hand-over folder (created if missing).", valueName: "DIR"))
-    var viaFile: String
+    var viaFile: String?
+
+    @Option(help: ArgumentHelp("Access token for the server (default: $YSYNC_TOKEN).", valueName: "JWT"))
+    var token: String?
+
+    @Flag(help: "Stay connected and print events as JSON lines.")
+    var watch = false
+
+    @Flag(name: .customLong("no-ack"), help: "Do not wait for the server's durable acknowledgement (servers other than ycli serve).")
+    var noAck = false
+
+    @Option(help: ArgumentHelp("Give up a one-shot sync after this many seconds.", valueName: "SECONDS"))
+    var timeout: Double = 30
 
     @Flag(help: "Print a JSON object.")
     var json = false
 
-    func run() throws {
+    func validate() throws {
+        if (url == nil) == (viaFile == nil) { throw ValidationError("give either a server URL or --via-file DIR") }
+        if watch, url == nil { throw ValidationError("--watch needs a server URL") }
+    }
+
+    func run() async throws {
+        if let url {
+            try await NetworkSync(store: options, url: url, token: token ?? ProcessInfo.processInfo.environment["YSYNC_TOKEN"],
+                                  waitForAck: !noAck, timeout: timeout, json: json).run(watch: watch)
+            return
+        }
+        try syncViaFolder(viaFile!)
+    }
+
+    private func syncViaFolder(_ viaFile: String) throws {
         let dir = URL(fileURLWithPath: viaFile)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: viaFile, isDirectory: &isDir) {

@@ -1,7 +1,8 @@
 import ArgumentParser
 
 /// `ycli`: command-line tools over Yjs v1 updates and editing traces.
-struct YCLI: ParsableCommand {
+@main
+struct YCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ycli",
         abstract: "A local replica (a store file) and tools for Yjs/yrs-compatible v1 updates and editing traces.",
@@ -10,8 +11,6 @@ struct YCLI: ParsableCommand {
             StoreStatus.self, StoreLog.self, StoreCompact.self, StoreHistory.self, StoreRestore.self, StoreVersion.self,
             StoreExport.self, StoreImport.self, StoreSync.self, JournalCommand.self,
             UpdateCommand.self, BenchCommand.self,
-        ]
+        ] + serverCommands
     )
 }
-
-YCLI.main()

@@ -1,0 +1,40 @@
+import HTTPTypes
+import Hummingbird
+
+/// CORS with an allow-list of origins (`*` allows any, as the seed does). Answers every
+/// `OPTIONS` preflight itself.
+struct CORSAllowList<Context: RequestContext>: RouterMiddleware {
+    let origins: [String]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let origin = request.headers[.origin]
+        if request.method == .options {
+            var response = Response(status: .noContent)
+            addHeaders(to: &response, origin: origin)
+            response.headers[.accessControlMaxAge] = "86400"
+            return response
+        }
+        do {
+            var response = try await next(request, context)
+            addHeaders(to: &response, origin: origin)
+            return response
+        } catch let error as HTTPResponseError {
+            var response = try error.response(from: request, context: context)
+            addHeaders(to: &response, origin: origin)
+            return response
+        }
+    }
+
+    private func addHeaders(to response: inout Response, origin: String?) {
+        if origins.contains("*") {
+            response.headers[.accessControlAllowOrigin] = "*"
+        } else if let origin, origins.contains(origin) {
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.vary] = "Origin"
+        } else {
+            return
+        }
+        response.headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
+        response.headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
+    }
+}

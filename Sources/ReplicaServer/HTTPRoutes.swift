@@ -1,0 +1,147 @@
+import CRDT
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RoomHost
+
+/// The HTTP API: the seed's `GET`/`POST /parties/<party>/:room`, and ours (`state`, `update`,
+/// `text`, `/healthz`, `/metrics`). Errors are JSON `{"error": "..."}` with a fitting status.
+struct HTTPRoutes {
+    let server: ReplicaServer
+
+    func register(on router: Router<BasicRequestContext>) {
+        let base = "/parties/\(server.config.party)/:room"
+        router.get("/healthz") { _, _ in
+            let rooms = await server.host.loadedRooms.count
+            return json(["status": "ok", "rooms": rooms])
+        }
+        router.get("/metrics") { _, _ in
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: await server.host.metrics())))
+            response.headers[.contentType] = ServerMetrics.contentType
+            return response
+        }
+        router.get(RouterPath(base)) { request, context in
+            try await route("users", request, context, needs: .read) { room in
+                let states = await room.awarenessStates
+                let connections = await room.connectionCount
+                return json(Self.usersDocument(states, connections: connections))
+            }
+        }
+        router.post(RouterPath(base)) { request, context in
+            try await route("broadcast", request, context, needs: .write) { room in
+                let body = try await request.body.collect(upTo: server.config.maxRequestBytes)
+                let text = String(buffer: body)
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+                    throw HTTPError(.badRequest, message: "body must be a JSON object {\"requestId\", \"body\", \"name\"}")
+                }
+                let delivered = await room.broadcastText(text)
+                var answer: [String: Any] = ["delivered": delivered]
+                if let id = object["requestId"] { answer["requestId"] = id }
+                return json(answer)
+            }
+        }
+        router.get(RouterPath(base + "/state")) { request, context in
+            try await route("state", request, context, needs: .read) { room in
+                var since: StateVector?
+                if let sv = request.uri.queryParameters.get("sv") {
+                    guard let bytes = Self.base64(sv) else { throw HTTPError(.badRequest, message: "sv is not base64") }
+                    do { since = try StateVector(decoding: bytes) } catch {
+                        throw HTTPError(.badRequest, message: "sv is not a state vector: \(error)")
+                    }
+                }
+                var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: await room.state(since: since))))
+                response.headers[.contentType] = "application/octet-stream"
+                return response
+            }
+        }
+        router.post(RouterPath(base + "/update")) { request, context in
+            try await route("update", request, context, needs: .write) { room in
+                let body = try await request.body.collect(upTo: server.config.maxRequestBytes)
+                do throws(RoomError) {
+                    let changed = try await room.applyUpdate(Array(body.readableBytesView))
+                    return json(["changed": changed])
+                } catch {
+                    switch error {
+                    case .invalidUpdate: throw HTTPError(.badRequest, message: error.description)
+                    case .documentTooLarge: throw HTTPError(.contentTooLarge, message: error.description)
+                    case .readOnly: throw HTTPError(.forbidden, message: error.description)
+                    case .journal, .closed: throw HTTPError(.serviceUnavailable, message: error.description)
+                    }
+                }
+            }
+        }
+        router.get(RouterPath(base + "/text")) { request, context in
+            try await route("text", request, context, needs: .read) { room in
+                let name = request.uri.queryParameters.get("name") ?? "codemirror"
+                var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: await room.text(name))))
+                response.headers[.contentType] = "text/plain; charset=utf-8"
+                return response
+            }
+        }
+    }
+
+    /// Authorises, leases the room, runs `body`, counts the request.
+    private func route(_ name: String, _ request: Request, _ context: BasicRequestContext, needs: Access,
+                       _ body: (Room) async throws -> Response) async throws -> Response {
+        let roomName = try roomName(context)
+        do {
+            let token = RoomAuthenticator.token(query: request.uri.queryParameters.get("token").map { String($0) },
+                                                authorization: request.headers[.authorization])
+            let access: Access
+            do throws(AuthError) { access = try await server.auth.access(room: roomName, token: token) } catch {
+                switch error {
+                case .missingToken, .invalidToken, .expired: throw HTTPError(.unauthorized, message: error.description)
+                case .otherRoom, .badScope: throw HTTPError(.forbidden, message: error.description)
+                }
+            }
+            if needs == .write, access != .write { throw HTTPError(.forbidden, message: "read-only token") }
+            let response = try await server.host.withRoom(roomName) { room in try await body(room) }
+            server.host.counters.add("ysync_http_requests_total", labels: ["route": name, "status": String(response.status.code)])
+            return response
+        } catch let error as HTTPError {
+            server.host.counters.add("ysync_http_requests_total", labels: ["route": name, "status": String(error.status.code)])
+            return errorResponse(error.status, error.body ?? "\(error.status)")
+        } catch let error as RoomHostError {
+            let status: HTTPResponse.Status = if case .badName = error { .badRequest } else { .serviceUnavailable }
+            server.host.counters.add("ysync_http_requests_total", labels: ["route": name, "status": String(status.code)])
+            return errorResponse(status, error.description)
+        }
+    }
+
+    private func roomName(_ context: BasicRequestContext) throws -> String {
+        guard let raw = context.parameters.get("room"), let name = raw.removingPercentEncoding, !name.isEmpty else {
+            throw HTTPError(.badRequest, message: "missing room name")
+        }
+        return name
+    }
+
+    /// `{"users": [...], "connections": N, "clients": [{"clientId", "state"}]}`: `users` holds
+    /// each awareness state's `user` field (what Yjs apps put there), or the whole state.
+    static func usersDocument(_ states: [ClientID: String], connections: Int) -> [String: Any] {
+        var users: [Any] = [], clients: [Any] = []
+        for (client, json) in states.sorted(by: { $0.key < $1.key }) {
+            let state = (try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])) ?? NSNull()
+            if let object = state as? [String: Any], let user = object["user"] { users.append(user) } else { users.append(state) }
+            clients.append(["clientId": client, "state": state])
+        }
+        return ["users": users, "connections": connections, "clients": clients]
+    }
+
+    /// Standard or URL-safe base64, padded or not.
+    static func base64(_ text: String) -> [UInt8]? {
+        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while s.count % 4 != 0 { s += "=" }
+        return Data(base64Encoded: s).map { Array($0) }
+    }
+}
+
+func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    var response = Response(status: status, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    response.headers[.contentType] = "application/json"
+    return response
+}
+
+func errorResponse(_ status: HTTPResponse.Status, _ message: String) -> Response {
+    json(["error": message], status: status)
+}

@@ -1,0 +1,104 @@
+import Foundation
+import JWTKit
+import RoomHost
+
+/// The claims of a room token (HS256): which rooms, what scope, until when.
+///
+/// `{"exp": 1767225600, "rooms": ["doc-1", "doc-2"], "scope": "write"}`; `"room": "doc-1"` is
+/// accepted for one room and `"*"` names every room. Scope `write` may edit, `read` only
+/// receives; a token without a scope is read-only (least privilege). `exp` is required.
+public struct RoomClaims: JWTPayload, Equatable {
+    public var exp: ExpirationClaim
+    public var room: String?
+    public var rooms: [String]?
+    public var scope: String?
+    public var sub: String?
+
+    public init(expires: Date, rooms: [String], scope: Access, subject: String? = nil) {
+        exp = ExpirationClaim(value: expires)
+        self.rooms = rooms
+        self.scope = scope.rawValue
+        sub = subject
+    }
+
+    public func verify(using _: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+
+    func allows(_ roomName: String) -> Bool {
+        let names = (rooms ?? []) + (room.map { [$0] } ?? [])
+        return names.contains("*") || names.contains(roomName)
+    }
+}
+
+public enum AuthError: Error, Equatable, Sendable, CustomStringConvertible {
+    case missingToken
+    case invalidToken(String)
+    case expired
+    case otherRoom(String)
+    case badScope(String)
+
+    public var description: String {
+        switch self {
+        case .missingToken: "no token (query parameter token= or Authorization: Bearer)"
+        case let .invalidToken(reason): "invalid token: \(reason)"
+        case .expired: "token expired"
+        case let .otherRoom(room): "token does not grant room \(room)"
+        case let .badScope(scope): "unknown scope \(scope) (read or write)"
+        }
+    }
+}
+
+/// Decides what a request may do in a room. Without a secret everything is open (writable).
+public struct RoomAuthenticator: Sendable {
+    private let keys: JWTKeyCollection?
+
+    public var isOpen: Bool { keys == nil }
+
+    public init(secret: String?) async {
+        if let secret, !secret.isEmpty {
+            let keys = JWTKeyCollection()
+            await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+            self.keys = keys
+        } else {
+            keys = nil
+        }
+    }
+
+    /// The token from `?token=` or `Authorization: Bearer <token>`.
+    public static func token(query: String?, authorization: String?) -> String? {
+        if let query, !query.isEmpty { return query }
+        if let authorization {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]) }
+        }
+        return nil
+    }
+
+    public func access(room: String, token: String?) async throws(AuthError) -> Access {
+        guard let keys else { return .write }
+        guard let token else { throw .missingToken }
+        let claims: RoomClaims
+        do {
+            claims = try await keys.verify(token, as: RoomClaims.self)
+        } catch let error as JWTError {
+            if error.errorType == .claimVerificationFailure, error.failedClaim is ExpirationClaim { throw .expired }
+            throw .invalidToken(error.reason ?? "\(error.errorType)")
+        } catch {
+            throw .invalidToken("\(error)")
+        }
+        guard claims.allows(room) else { throw .otherRoom(room) }
+        switch claims.scope ?? "read" {
+        case "write": return .write
+        case "read": return .read
+        case let other: throw .badScope(other)
+        }
+    }
+
+    /// A token for tests and `ycli token`.
+    public static func sign(_ claims: RoomClaims, secret: String) async throws -> String {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        return try await keys.sign(claims)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import RoomHost
+
+/// Runs one WebSocket connection of a room: joins it, feeds it every message, writes what the
+/// room queues, and leaves it when either side closes.
+struct RoomSocket {
+    let host: RoomHost
+    let limits: RoomLimits
+    let logger: Logger
+
+    func run(room name: String, options: MemberOptions, inbound: WebSocketInboundStream,
+             outbound: WebSocketOutboundWriter) async {
+        let room: Room
+        do {
+            room = try await host.acquire(name)
+        } catch {
+            logger.warning("refused \(options.label) for room \(name): \(error)")
+            let code: CloseCode = if case .tooManyRooms = error { .tryAgainLater } else { .goingAway }
+            try? await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: "\(error)".prefix(120).description)
+            return
+        }
+        let connection = WebSocketRoomConnection(maxQueued: limits.maxQueuedFrames)
+        let member = await room.join(connection, options: options)
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await Self.write(connection, to: outbound) }
+            if let member {
+                group.addTask {
+                    await Self.read(inbound, into: room, as: member, maxMessage: limits.maxFrameBytes, logger: logger)
+                }
+            }
+            // Whichever ends first (peer closed, or we closed it) ends the connection.
+            await group.next()
+            group.cancelAll()
+        }
+        connection.finish()
+        if let member { await room.leave(member) }
+        await host.release(room)
+    }
+
+    private static func write(_ connection: WebSocketRoomConnection, to outbound: WebSocketOutboundWriter) async {
+        for await command in connection.commands {
+            do {
+                switch command {
+                case let .frame(.binary(bytes)):
+                    try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                case let .frame(.text(text)):
+                    try await outbound.write(.text(text))
+                case let .close(code, reason):
+                    try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: reason)
+                    return
+                }
+            } catch {
+                return
+            }
+            connection.didWrite()
+        }
+    }
+
+    private static func read(_ inbound: WebSocketInboundStream, into room: Room, as member: MemberID,
+                             maxMessage: Int, logger: Logger) async {
+        do {
+            for try await message in inbound.messages(maxSize: maxMessage) {
+                switch message {
+                case let .binary(buffer):
+                    await room.receive(.binary(Array(buffer.readableBytesView)), from: member)
+                case let .text(text):
+                    await room.receive(.text(text), from: member)
+                }
+            }
+        } catch {
+            logger.debug("room \(room.name): \(member) read ended: \(error)")
+        }
+    }
+}

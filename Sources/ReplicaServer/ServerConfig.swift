@@ -1,0 +1,26 @@
+import Journal
+import RoomHost
+
+/// Everything `ycli serve` configures.
+public struct ServerConfig: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (reported by `ReplicaServer.run(onListening:)`).
+    public var port = 1999
+    /// Room journals live in `<dataDirectory>/rooms`.
+    public var dataDirectory = "./ysync-data"
+    /// The seed's content store (`contentResource` table), if any.
+    public var contentDatabase: String?
+    /// HS256 secret; nil = open server (said at start-up).
+    public var jwtSecret: String?
+    /// Origins allowed by CORS; ["*"] allows any (the seed's default).
+    public var corsOrigins = ["*"]
+    /// The PartyKit party name in `/parties/<party>/<room>`.
+    public var party = "main"
+    public var limits = RoomLimits()
+    public var durability: Durability = .full
+    public var idleTimeout: Double = 60
+    /// Largest HTTP request body (POST update / broadcast).
+    public var maxRequestBytes = 16 << 20
+
+    public init() {}
+}

@@ -1,0 +1,252 @@
+import CRDT
+import Foundation
+import Journal
+
+public enum RoomHostError: Error, Equatable, Sendable, CustomStringConvertible {
+    case badName(RoomStorage.NameError)
+    case tooManyRooms(Int)
+    case load(room: String, reason: String)
+    case shuttingDown
+
+    public var description: String {
+        switch self {
+        case let .badName(e): "bad room name: \(e)"
+        case let .tooManyRooms(n): "\(n) rooms are loaded and none is idle"
+        case let .load(room, reason): "could not load room \(room): \(reason)"
+        case .shuttingDown: "the server is shutting down"
+        }
+    }
+}
+
+public struct RoomHostConfig: Sendable {
+    public var dataDirectory: String
+    public var room = RoomConfig()
+    /// A room nobody used for this long is persisted and unloaded.
+    public var idleTimeout: Double = 60
+    public var log: RoomLogger = { _, _ in }
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+}
+
+/// The rooms of a server: loaded lazily (journal, else content store, else empty), leased
+/// while a connection or a request uses them, evicted after `idleTimeout` without a lease.
+public actor RoomHost {
+    public let config: RoomHostConfig
+    public nonisolated let counters = ServerCounters()
+    private let storage: RoomStorage
+    private var rooms: [String: Room] = [:]
+    private var leases: [String: Int] = [:]
+    private var idleSince: [String: ContinuousClock.Instant] = [:]
+    private var sweeper: Task<Void, Never>?
+    private var isShuttingDown = false
+    private let log: RoomLogger
+
+    public init(config: RoomHostConfig) throws(RoomHostError) {
+        self.config = config
+        self.log = config.log
+        storage = RoomStorage(dataDirectory: config.dataDirectory)
+        do { try storage.createDirectory() } catch {
+            throw .load(room: "*", reason: "cannot create \(storage.directory): \(error.localizedDescription)")
+        }
+    }
+
+    /// The room named `name` (by id, or by slug through the content store), loaded if needed;
+    /// the caller holds a lease until `release`.
+    public func acquire(_ name: String) throws(RoomHostError) -> Room {
+        guard !isShuttingDown else { throw .shuttingDown }
+        do { try RoomStorage.validate(name) } catch { throw .badName(error) }
+        var record: ContentRecord?
+        if let content = config.room.contentStore {
+            do { record = try content.lookup(name) } catch {
+                counters.add("ysync_errors_total", labels: ["kind": "content_store"])
+                log(.error, "content store lookup of \(name) failed: \(error); loading without it")
+            }
+        }
+        let key = record?.id ?? name
+        let room: Room
+        if let loaded = rooms[key] {
+            room = loaded
+        } else {
+            if rooms.count >= config.room.limits.maxRooms {
+                throw .tooManyRooms(rooms.count)
+            }
+            room = try load(key, record: record)
+            rooms[key] = room
+            counters.add("ysync_rooms_loaded_total")
+        }
+        leases[key, default: 0] += 1
+        idleSince[key] = nil
+        return room
+    }
+
+    public func release(_ room: Room) {
+        let key = room.name
+        guard let n = leases[key] else { return }
+        if n <= 1 {
+            leases[key] = nil
+            idleSince[key] = .now
+        } else {
+            leases[key] = n - 1
+        }
+    }
+
+    /// Runs `body` with a leased room.
+    public nonisolated func withRoom<R: Sendable>(_ name: String, _ body: (Room) async throws -> R) async throws -> R {
+        let room = try await acquire(name)
+        do {
+            let r = try await body(room)
+            await release(room)
+            return r
+        } catch {
+            await release(room)
+            throw error
+        }
+    }
+
+    private func load(_ key: String, record: ContentRecord?) throws(RoomHostError) -> Room {
+        let path = storage.path(for: key)
+        let existed = storage.exists(key)
+        let store: JournaledDocument
+        do {
+            store = try JournaledDocument.open(path: path, create: true, options: config.room.journal)
+        } catch {
+            counters.add("ysync_errors_total", labels: ["kind": "load"])
+            throw .load(room: key, reason: "\(error)")
+        }
+        if !store.loadReport.isComplete {
+            counters.add("ysync_errors_total", labels: ["kind": "journal_quarantine"])
+            log(.error, "room \(key): journal had damaged entries, skipped: \(store.loadReport.quarantined.map(\.description).joined(separator: "; "))")
+        }
+        var source = existed ? "journal" : "empty"
+        if !existed, config.room.contentStore != nil {
+            let chain = ContentStore.initialContent(for: record)
+            if let warning = chain.warning {
+                counters.add("ysync_errors_total", labels: ["kind": "content_store"])
+                log(.error, "room \(key): \(warning)")
+            }
+            do {
+                switch chain.content {
+                case let .update(bytes):
+                    _ = try store.apply(bytes, origin: "content-store")
+                    source = "content store yDoc"
+                case let .text(body):
+                    let name = config.room.bodyText
+                    _ = try store.edit(origin: "content-store") { doc in try doc.getText(name).insert(at: 0, body) }
+                    source = "content store body"
+                case .empty:
+                    break
+                }
+            } catch {
+                counters.add("ysync_errors_total", labels: ["kind": "content_store"])
+                log(.error, "room \(key): could not load the content store's document: \(error); starting empty")
+            }
+        }
+        log(.info, "room \(key): loaded from \(source) (\(store.loadReport.rowsApplied) journal rows)")
+        // Write back only to rows that exist: the content store is the app's, rooms without a
+        // row live in their journal only.
+        return Room(name: key, store: store, contentID: record?.id, config: config.room, counters: counters, log: log)
+    }
+
+    // MARK: - Eviction and shutdown
+
+    /// Persists and unloads every room without a lease idle for `idleTimeout` (or `olderThan`).
+    @discardableResult
+    public func evictIdle(olderThan: Double? = nil) async -> Int {
+        let limit = Duration.milliseconds(Int((olderThan ?? config.idleTimeout) * 1000))
+        let due = idleSince.filter { ContinuousClock.now - $0.value >= limit }.keys.sorted()
+        var n = 0
+        for key in due {
+            guard leases[key] == nil, let room = rooms.removeValue(forKey: key) else { continue }
+            idleSince[key] = nil
+            await room.close(.goingAway, reason: "room unloaded")
+            counters.add("ysync_rooms_evicted_total")
+            log(.debug, "room \(key): unloaded after being idle")
+            n += 1
+        }
+        return n
+    }
+
+    /// Checks for idle rooms every `every` seconds until shutdown.
+    public func startEviction(every: Double = 5) {
+        guard sweeper == nil else { return }
+        sweeper = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(Int(every * 1000)))
+                guard let self, !Task.isCancelled else { return }
+                await self.evictIdle()
+            }
+        }
+    }
+
+    /// Stops taking rooms, then persists and closes every room (closing its connections).
+    public func shutdown() async {
+        isShuttingDown = true
+        sweeper?.cancel()
+        sweeper = nil
+        for key in rooms.keys.sorted() {
+            await rooms[key]?.close(.goingAway, reason: "server shutting down")
+        }
+        rooms.removeAll()
+        leases.removeAll()
+        idleSince.removeAll()
+    }
+
+    /// Persists every loaded room (journal flush + compaction when due + content store).
+    public func persistAll() async {
+        for key in rooms.keys.sorted() { await rooms[key]?.persist() }
+    }
+
+    public var loadedRooms: [String] { rooms.keys.sorted() }
+    public func isLoaded(_ key: String) -> Bool { rooms[key] != nil }
+
+    // MARK: - Metrics
+
+    /// Prometheus text: counters, plus gauges read from the loaded rooms.
+    public func metrics() async -> String {
+        var connections = 0, journalRows = 0, journalBytes = 0, lag = 0
+        for room in rooms.values {
+            connections += await room.connectionCount
+            if let j = await room.journalFigures() {
+                journalRows += j.rows
+                journalBytes += j.bytes
+                lag = max(lag, j.rowsSinceSnapshot)
+            }
+        }
+        var families: [MetricFamily] = [
+            MetricFamily(name: "ysync_rooms", help: "Rooms loaded.", type: .gauge, value: Double(rooms.count)),
+            MetricFamily(name: "ysync_connections", help: "Open WebSocket connections.", type: .gauge, value: Double(connections)),
+            MetricFamily(name: "ysync_journal_rows", help: "Journal rows of the loaded rooms.", type: .gauge, value: Double(journalRows)),
+            MetricFamily(name: "ysync_journal_bytes", help: "Stored journal bytes of the loaded rooms.", type: .gauge, value: Double(journalBytes)),
+            MetricFamily(name: "ysync_compaction_lag_rows", help: "Most journal rows since the last snapshot in any loaded room.", type: .gauge, value: Double(lag)),
+        ]
+        let help: [String: String] = [
+            "ysync_connections_total": "Connections accepted.",
+            "ysync_connections_refused_total": "Connections refused (auth, limits).",
+            "ysync_connections_closed_total": "Connections closed by the server for a reason, by close code.",
+            "ysync_messages_received_total": "Messages received, by kind.",
+            "ysync_messages_sent_total": "Messages sent.",
+            "ysync_bytes_received_total": "Bytes received in messages.",
+            "ysync_bytes_sent_total": "Bytes sent in messages.",
+            "ysync_updates_applied_total": "Updates that changed a document (each journaled).",
+            "ysync_updates_unchanged_total": "Updates that changed nothing (already known).",
+            "ysync_updates_refused_total": "Updates refused, by reason.",
+            "ysync_acks_sent_total": "Durable acknowledgements sent.",
+            "ysync_autosaves_total": "Writes to the content store.",
+            "ysync_rooms_loaded_total": "Room loads.",
+            "ysync_rooms_evicted_total": "Rooms unloaded after being idle.",
+            "ysync_errors_total": "Errors, by kind.",
+            "ysync_http_requests_total": "HTTP requests, by route and status.",
+        ]
+        let snapshot = counters.snapshot()
+        let byName = Dictionary(grouping: snapshot.keys, by: \.name)
+        for name in byName.keys.sorted() {
+            let samples = byName[name]!.sorted().map { key in
+                MetricSample(labels: key.sortedLabels, value: snapshot[key]!)
+            }
+            families.append(MetricFamily(name: name, help: help[name] ?? name, type: .counter, samples: samples))
+        }
+        return ServerMetrics.render(families)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Where each room's journal lives: `<data>/rooms/<encoded name>.ysync`. Room names come from
+/// URLs, so they are percent-encoded to one safe file name (no separators, no leading dot).
+public struct RoomStorage: Sendable {
+    public let directory: String
+    public static let maxNameLength = 256
+
+    public init(dataDirectory: String) {
+        directory = (dataDirectory as NSString).appendingPathComponent("rooms")
+    }
+
+    public enum NameError: Error, Equatable, Sendable, CustomStringConvertible {
+        case empty, tooLong(Int)
+        public var description: String {
+            switch self {
+            case .empty: "empty room name"
+            case let .tooLong(n): "room name of \(n) bytes (at most \(RoomStorage.maxNameLength))"
+            }
+        }
+    }
+
+    public static func validate(_ name: String) throws(NameError) {
+        if name.isEmpty { throw .empty }
+        if name.utf8.count > maxNameLength { throw .tooLong(name.utf8.count) }
+    }
+
+    /// File name for `room`: ASCII letters, digits, `-`, `_` and `.` (not first) are kept, every
+    /// other byte becomes `%XX`. Injective, so two rooms never share a file.
+    public static func fileName(for room: String) -> String {
+        var out = ""
+        for (i, b) in room.utf8.enumerated() {
+            let c = Character(Unicode.Scalar(b))
+            let safe = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || b == 0x2D || b == 0x5F || (b == 0x2E && i > 0)
+            if safe { out.append(c) } else { out += String(format: "%%%02X", b) }
+        }
+        return out + ".ysync"
+    }
+
+    public func path(for room: String) -> String {
+        (directory as NSString).appendingPathComponent(Self.fileName(for: room))
+    }
+
+    public func exists(_ room: String) -> Bool {
+        FileManager.default.fileExists(atPath: path(for: room))
+    }
+
+    public func createDirectory() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+}

@@ -1,0 +1,208 @@
+import ArgumentParser
+import CRDT
+import Foundation
+import Journal
+import Replica
+import Sync
+
+#if canImport(ReplicaServer)
+import ReplicaServer
+
+/// `ycli sync STORE URL [--watch]`.
+struct NetworkSync {
+    let store: StoreOptions
+    let url: String
+    let token: String?
+    let waitForAck: Bool
+    let timeout: Double
+    let json: Bool
+
+    func run(watch: Bool) async throws {
+        guard url.hasPrefix("ws://") || url.hasPrefix("wss://") else {
+            throw CLIError("\(url) is not a WebSocket URL (ws://HOST:PORT/parties/main/ROOM)")
+        }
+        if watch { try await runWatch() } else { try await runOnce() }
+    }
+
+    /// The URL with our query parameters (durable acks, a label for the server's logs).
+    private func dialURL() -> String {
+        var u = url
+        var params = ["label=ycli"]
+        if waitForAck { params.append("ack=1") }
+        u += (u.contains("?") ? "&" : "?") + params.joined(separator: "&")
+        return u
+    }
+
+    // MARK: one shot
+
+    /// Handshake, exchange, then wait for the server's acknowledgement of our step 2: a step 1
+    /// that arrives after it (a server journals before it acknowledges).
+    private func runOnce() async throws {
+        let s = try StoreSession.open(store, writing: true)
+        defer { s.close() }
+        let before = s.doc.stateVector
+        let transport: WebSocketTransport
+        do { transport = try await WebSocketTransport.connect(url: dialURL(), token: token) } catch {
+            throw CLIError("\(error)")
+        }
+        let deadline = Task {
+            try await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+            await transport.close()
+        }
+        defer { deadline.cancel() }
+
+        var session = SyncSession()
+        var sentStep2 = false, acknowledged = false
+        var serverSV: StateVector?
+        var applied = 0, unchanged = 0
+        for f in session.start(s.doc) { try await transport.send(f) }
+        do {
+            for try await frame in transport.frames {
+                let message = try? SyncMessage.decode(frame)
+                let output: SessionOutput
+                do { output = try session.receive(frame, s.doc) } catch {
+                    throw CLIError("the server sent a bad message: \(error)")
+                }
+                if case let .syncStep1(bytes)? = message {
+                    serverSV = try? StateVector(decoding: bytes)
+                    if sentStep2 { acknowledged = true }
+                }
+                for f in output.send {
+                    try await transport.send(f)
+                    if case .syncStep2? = try? SyncMessage.decode(f) { sentStep2 = true }
+                }
+                for update in output.apply {
+                    if try s.apply(update, origin: "sync \(url)") != nil { applied += 1 } else { unchanged += 1 }
+                }
+                if session.isSynced, sentStep2, acknowledged || !waitForAck { break }
+            }
+        } catch let error as CLIError {
+            await transport.close()
+            throw error
+        } catch {
+            // The connection failed: report below like a close.
+        }
+        await transport.close()
+        guard session.isSynced, sentStep2, acknowledged || !waitForAck else {
+            let close = transport.serverClose.map { " (server closed: \($0.code) \($0.reason ?? ""))" } ?? ""
+            throw CLIError("sync with \(url) did not complete within \(Int(timeout)) s\(close); local changes are kept, run it again")
+        }
+
+        var unsynced = UnsyncedCount(client: s.doc.clientID, metaValue: try? s.journal.meta(UnsyncedCount.metaKey))
+        if waitForAck, let serverSV, unsynced.confirm(serverSV) {
+            try journalCall(s.path) { () throws(JournalError) in try s.journal.setMeta(UnsyncedCount.metaKey, unsynced.metaValue) }
+        }
+        try s.compactIfNeeded()
+        let remaining = unsynced.count(local: s.doc.stateVector)
+        let stats = session.stats
+        let received = s.doc.stateVector.clocks.reduce(0) { $0 + max(0, Int($1.value) - Int(before[$1.key])) }
+        if json {
+            Console.out(JSON.object([
+                ("url", .string(url)),
+                ("updatesApplied", .int(applied)),
+                ("updatesAlreadyKnown", .int(unchanged)),
+                ("unitsReceived", .int(received)),
+                ("bytesSent", .int(stats.bytesSent)),
+                ("bytesReceived", .int(stats.bytesReceived)),
+                ("acknowledged", .bool(acknowledged)),
+                ("unsyncedChanges", .int(remaining)),
+            ]).rendered(pretty: true, prettyDepth: 1) + "\n")
+            return
+        }
+        Console.out("""
+        synced with \(url)
+        received \(plural(applied, "update")) (\(plural(received, "new unit")); \(unchanged) already known), sent \(stats.bytesSent) bytes, received \(stats.bytesReceived) bytes
+        \(waitForAck ? "the server journaled our changes" : "not acknowledged (--no-ack)"); unsynced changes: \(remaining)
+
+        """)
+    }
+
+    // MARK: watch
+
+    /// A `Replica` with a re-dialling session; events printed as JSON lines.
+    private func runWatch() async throws {
+        try StoreLock.acquire(store.store)
+        let opened: JournaledDocument
+        do { opened = try JournaledDocument.open(path: store.store) } catch { throw CLIError("\(store.store): \(error)") }
+        let textName = store.textName ?? ((try? opened.journal.meta(StoreMeta.rootText)) ?? nil) ?? StoreMeta.defaultRootText
+        let replica = Replica(store: opened)
+        let url = dialURL(), token = token, shown = self.url
+        replica.connectWatching(url: url, token: token)
+        emit(["event": "watching", "url": shown])
+        var last = (connected: 0, synced: 0, applied: 0)
+        while true {
+            try await Task.sleep(for: .milliseconds(100))
+            let connected = await replica.connectionCount
+            let synced = await replica.syncedConnectionCount
+            let applied = await replica.stats.remoteUpdatesApplied
+            if connected > last.connected { emit(["event": "connected"]) }
+            if connected < last.connected { emit(["event": "disconnected"]) }
+            if synced > last.synced { emit(["event": "synced", "unsyncedChanges": await replica.unsyncedChanges]) }
+            if applied > last.applied {
+                let text = await replica.read { doc in doc.getText(textName).string }
+                emit(["event": "update", "updates": applied - last.applied, "text": text])
+            }
+            for message in BroadcastInbox.shared.drain() {
+                let parsed = (try? JSONSerialization.jsonObject(with: Data(message.utf8), options: [.fragmentsAllowed])) ?? message
+                emit(["event": "broadcast", "message": parsed])
+            }
+            last = (connected, synced, applied)
+        }
+    }
+
+    private func emit(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        Console.out(String(decoding: data, as: UTF8.self) + "\n")
+    }
+}
+
+/// Text frames (server broadcasts) received by the watch connection, drained by the printer.
+final class BroadcastInbox: @unchecked Sendable {
+    static let shared = BroadcastInbox()
+    private let lock = NSLock()
+    private var messages: [String] = []
+
+    func add(_ text: String) {
+        lock.lock()
+        messages.append(text)
+        lock.unlock()
+    }
+
+    func drain() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        let m = messages
+        messages.removeAll()
+        return m
+    }
+}
+
+extension Replica {
+    /// Keeps a WebSocket session to `url` up (reconnecting with backoff); text frames go to
+    /// `BroadcastInbox.shared`.
+    nonisolated func connectWatching(url: String, token: String?) {
+        Task {
+            await self.connect(dial: {
+                let transport = try await WebSocketTransport.connect(url: url, token: token)
+                Task {
+                    for await text in transport.texts { BroadcastInbox.shared.add(text) }
+                }
+                return transport
+            })
+        }
+    }
+}
+#else
+struct NetworkSync {
+    let store: StoreOptions
+    let url: String
+    let token: String?
+    let waitForAck: Bool
+    let timeout: Double
+    let json: Bool
+
+    func run(watch: Bool) async throws {
+        throw CLIError("this ycli was built without the server and its WebSocket client (YSYNC_CORE_ONLY=1)")
+    }
+}
+#endif

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(ReplicaServer)
+import Journal
+import Logging
+import ReplicaServer
+import RoomHost
+
+let serverCommands: [any ParsableCommand.Type] = [ServeCommand.self, TokenCommand.self]
+
+/// Reads an option given on the command line, else from the environment, else a default.
+private func setting<T>(_ given: T?, _ variable: String, _ parse: (String) -> T?, default value: T) throws -> T {
+    if let given { return given }
+    if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty {
+        guard let parsed = parse(text) else { throw ValidationError("\(variable)=\(text) is not valid") }
+        return parsed
+    }
+    return value
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the server: rooms over WebSocket (y-websocket / y-partykit compatible), the HTTP API, auth, limits, metrics.",
+        discussion: """
+        WebSocket: ws://HOST:PORT/parties/main/ROOM (one y-protocols message per binary frame; add ?ack=1 for durable acknowledgements). HTTP: GET /parties/main/ROOM ({"users": [...]} from awareness), POST /parties/main/ROOM ({"requestId", "body", "name"} -> text frame to every connection), GET .../state[?sv=BASE64], POST .../update, GET .../text[?name=codemirror], GET /healthz, GET /metrics (Prometheus). Every room is journaled in DATA/rooms/<room>.ysync (SQLite, WAL); an update is journaled before it is relayed or acknowledged.
+
+        Every option can also be set by an environment variable (named in its help); the command line wins. Stops on SIGINT/SIGTERM: stops accepting, closes connections (1001), persists every room.
+        """
+    )
+
+    @Option(help: "Address to listen on ($YSYNC_HOST; default 127.0.0.1).") var host: String?
+    @Option(help: "Port ($YSYNC_PORT; default 1999; 0 picks a free one).") var port: Int?
+    @Option(help: ArgumentHelp("Directory for room journals ($YSYNC_DATA; default ./ysync-data).", valueName: "DIR")) var data: String?
+    @Option(name: .customLong("content-db"), help: ArgumentHelp("The seed's content store: SQLite with table contentResource(id, type, fields) ($YSYNC_CONTENT_DB).", valueName: "PATH"))
+    var contentDB: String?
+    @Option(name: .customLong("jwt-secret"), help: "HS256 secret for room tokens ($YSYNC_JWT_SECRET). Without one the server is open.")
+    var jwtSecret: String?
+    @Option(name: .customLong("cors-origin"), help: "Allowed CORS origin, repeatable ($YSYNC_CORS_ORIGINS, comma-separated; default *).")
+    var corsOrigins: [String] = []
+    @Option(name: .customLong("max-frame-bytes"), help: "Largest WebSocket message ($YSYNC_MAX_FRAME_BYTES; default 16 MiB).")
+    var maxFrameBytes: Int?
+    @Option(name: .customLong("max-document-bytes"), help: "Largest document ($YSYNC_MAX_DOCUMENT_BYTES; default 64 MiB).")
+    var maxDocumentBytes: Int?
+    @Option(name: .customLong("messages-per-second"), help: "Messages per second per connection, burst twice that ($YSYNC_MESSAGES_PER_SECOND; default 200).")
+    var messagesPerSecond: Double?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an unused room is persisted and unloaded ($YSYNC_IDLE_TIMEOUT; default 60).")
+    var idleTimeout: Double?
+    @Option(help: "Journal durability: full (fsync every update) or normal (survives a process crash) ($YSYNC_DURABILITY; default full).")
+    var durability: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, warning or error ($YSYNC_LOG_LEVEL; default info).")
+    var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "text or json (one JSON object per line) ($YSYNC_LOG_FORMAT; default text).")
+    var logFormat: String?
+
+    func run() async throws {
+        var config = ServerConfig()
+        config.host = try setting(host, "YSYNC_HOST", { $0 }, default: config.host)
+        config.port = try setting(port, "YSYNC_PORT", { Int($0) }, default: config.port)
+        config.dataDirectory = try setting(data, "YSYNC_DATA", { $0 }, default: config.dataDirectory)
+        config.contentDatabase = try setting(contentDB, "YSYNC_CONTENT_DB", { $0 }, default: nil)
+        config.jwtSecret = try setting(jwtSecret, "YSYNC_JWT_SECRET", { $0 }, default: nil)
+        let origins = try setting(corsOrigins.isEmpty ? nil : corsOrigins, "YSYNC_CORS_ORIGINS",
+                                  { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }, default: ["*"])
+        config.corsOrigins = origins
+        config.limits.maxFrameBytes = try setting(maxFrameBytes, "YSYNC_MAX_FRAME_BYTES", { Int($0) }, default: config.limits.maxFrameBytes)
+        config.limits.maxDocumentBytes = try setting(maxDocumentBytes, "YSYNC_MAX_DOCUMENT_BYTES", { Int($0) }, default: config.limits.maxDocumentBytes)
+        let rate = try setting(messagesPerSecond, "YSYNC_MESSAGES_PER_SECOND", { Double($0) }, default: config.limits.messagesPerSecond)
+        config.limits.messagesPerSecond = rate
+        config.limits.messageBurst = rate * 2
+        config.idleTimeout = try setting(idleTimeout, "YSYNC_IDLE_TIMEOUT", { Double($0) }, default: config.idleTimeout)
+        let durabilityName = try setting(durability, "YSYNC_DURABILITY", { $0 }, default: "full")
+        switch durabilityName {
+        case "full": config.durability = .full
+        case "normal": config.durability = .normal
+        default: throw ValidationError("durability must be full or normal, not \(durabilityName)")
+        }
+        guard (0...65535).contains(config.port) else { throw ValidationError("port \(config.port) is out of range") }
+        guard config.limits.maxFrameBytes > 0, config.limits.maxDocumentBytes > 0, rate > 0 else {
+            throw ValidationError("limits must be positive")
+        }
+
+        let levelName = try setting(logLevel, "YSYNC_LOG_LEVEL", { $0 }, default: "info")
+        guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level \(levelName)") }
+        let format = try setting(logFormat, "YSYNC_LOG_FORMAT", { $0 }, default: "text")
+        guard format == "text" || format == "json" else { throw ValidationError("log format must be text or json") }
+        var logger = Logger(label: "ysync") { label in
+            format == "json" ? JSONLineLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
+        }
+        logger.logLevel = level
+
+        let server: ReplicaServer
+        do { server = try await ReplicaServer(config: config, logger: logger) } catch { throw CLIError("\(error)") }
+        logger.info("data directory \(config.dataDirectory); CORS origins \(origins.joined(separator: ", "))\(config.contentDatabase.map { "; content store \($0)" } ?? "")")
+        let boundHost = config.host
+        try await server.run { port in
+            // One line on stdout for scripts and tests that start the server with --port 0.
+            Console.out("{\"listening\": true, \"host\": \"\(boundHost)\", \"port\": \(port)}\n")
+        }
+        logger.info("stopped; every room persisted")
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Print an HS256 room token for 'ycli serve --jwt-secret'.",
+        discussion: "Claims: {\"exp\", \"rooms\": [...], \"scope\": \"write\"|\"read\", \"sub\"}. A room of * grants every room."
+    )
+
+    @Option(help: "The server's secret (default: $YSYNC_JWT_SECRET).") var secret: String?
+    @Option(name: .customLong("room"), help: "A room the token grants (repeatable; * for all).") var rooms: [String] = []
+    @Option(help: "write or read.") var scope: String = "write"
+    @Option(help: "Seconds until it expires (negative: already expired, for tests).") var ttl: Double = 3600
+    @Option(help: "Subject (who the token is for).") var subject: String?
+
+    func run() async throws {
+        guard let secret = secret ?? ProcessInfo.processInfo.environment["YSYNC_JWT_SECRET"], !secret.isEmpty else {
+            throw ValidationError("give --secret or set YSYNC_JWT_SECRET")
+        }
+        guard !rooms.isEmpty else { throw ValidationError("give at least one --room") }
+        guard let access = Access(rawValue: scope) else { throw ValidationError("scope must be write or read") }
+        let claims = RoomClaims(expires: Date().addingTimeInterval(ttl), rooms: rooms, scope: access, subject: subject)
+        Console.out(try await RoomAuthenticator.sign(claims, secret: secret) + "\n")
+    }
+}
+#else
+let serverCommands: [any ParsableCommand.Type] = []
+#endif
