@@ -91,7 +91,7 @@ struct HTTPRoutes {
             do throws(AuthError) { access = try await server.auth.access(room: roomName, token: token) } catch {
                 switch error {
                 case .missingToken, .invalidToken, .expired: throw HTTPError(.unauthorized, message: error.description)
-                case .otherRoom, .badScope: throw HTTPError(.forbidden, message: error.description)
+                case .otherRoom, .badScope, .weakSecret: throw HTTPError(.forbidden, message: error.description)
                 }
             }
             if needs == .write, access != .write { throw HTTPError(.forbidden, message: "read-only token") }

@@ -38,7 +38,7 @@ public final class ReplicaServer: Sendable {
         let roomLogger = logger
         hostConfig.log = { level, message in roomLogger.log(level: level.swiftLog, "\(message)") }
         do { host = try RoomHost(config: hostConfig) } catch { throw .setup("\(error)") }
-        auth = await RoomAuthenticator(secret: config.jwtSecret)
+        do { auth = try await RoomAuthenticator(secret: config.jwtSecret) } catch { throw .setup("\(error)") }
     }
 
     /// Serves until SIGINT/SIGTERM (or until the task is cancelled), then stops accepting,
@@ -104,7 +104,7 @@ public final class ReplicaServer: Sendable {
             logger.warning("refused a connection to room \(room): \(error)")
             switch error {
             case .missingToken, .invalidToken, .expired: throw HTTPError(.unauthorized, message: error.description)
-            case .otherRoom, .badScope: throw HTTPError(.forbidden, message: error.description)
+            case .otherRoom, .badScope, .weakSecret: throw HTTPError(.forbidden, message: error.description)
             }
         }
     }

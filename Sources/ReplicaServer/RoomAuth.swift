@@ -37,6 +37,7 @@ public enum AuthError: Error, Equatable, Sendable, CustomStringConvertible {
     case expired
     case otherRoom(String)
     case badScope(String)
+    case weakSecret(Int)
 
     public var description: String {
         switch self {
@@ -45,6 +46,7 @@ public enum AuthError: Error, Equatable, Sendable, CustomStringConvertible {
         case .expired: "token expired"
         case let .otherRoom(room): "token does not grant room \(room)"
         case let .badScope(scope): "unknown scope \(scope) (read or write)"
+        case let .weakSecret(n): "the JWT secret has \(n) bytes; HS256 needs at least \(RoomAuthenticator.minimumSecretBytes)"
         }
     }
 }
@@ -55,8 +57,12 @@ public struct RoomAuthenticator: Sendable {
 
     public var isOpen: Bool { keys == nil }
 
-    public init(secret: String?) async {
+    /// HS256 keys shorter than the hash output (32 bytes) are refused (RFC 7518 §3.2).
+    public static let minimumSecretBytes = 32
+
+    public init(secret: String?) async throws(AuthError) {
         if let secret, !secret.isEmpty {
+            guard secret.utf8.count >= Self.minimumSecretBytes else { throw .weakSecret(secret.utf8.count) }
             let keys = JWTKeyCollection()
             await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
             self.keys = keys
@@ -97,6 +103,7 @@ public struct RoomAuthenticator: Sendable {
 
     /// A token for tests and `ycli token`.
     public static func sign(_ claims: RoomClaims, secret: String) async throws -> String {
+        guard secret.utf8.count >= minimumSecretBytes else { throw AuthError.weakSecret(secret.utf8.count) }
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         return try await keys.sign(claims)

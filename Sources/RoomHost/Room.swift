@@ -203,11 +203,10 @@ public actor Room {
                 _ = changed
             }
         }
-        let carriesUpdate = frame.count > 1 && frame[0] == 0 && (frame[1] == 1 || frame[1] == 2)
-        if carriesUpdate, member.options.durableAcks, member.options.access == .write, members[id] != nil {
+        if !output.apply.isEmpty, member.options.durableAcks, member.options.access == .write, members[id] != nil {
             // Everything this connection sent so far is journaled (or was already known):
-            // tell it what we hold. Sent for every step 2 and update, even empty ones, so a
-            // client can wait for the answer to the last thing it sent.
+            // tell it what we hold. Only for messages with content: the client answers our
+            // step 1 with a step 2, and acknowledging an empty one would never end.
             send(.binary(SyncMessage.syncStep1(stateVector: store.doc.encodeStateVector()).encoded()), to: id)
             counters.add("ysync_acks_sent_total")
         }

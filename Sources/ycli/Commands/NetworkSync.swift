@@ -52,7 +52,7 @@ struct NetworkSync {
         defer { deadline.cancel() }
 
         var session = SyncSession()
-        var sentStep2 = false, acknowledged = false
+        var sentStep2 = false, sentContent = false, acknowledged = false
         var serverSV: StateVector?
         var applied = 0, unchanged = 0
         for f in session.start(s.doc) { try await transport.send(f) }
@@ -65,16 +65,23 @@ struct NetworkSync {
                 }
                 if case let .syncStep1(bytes)? = message {
                     serverSV = try? StateVector(decoding: bytes)
-                    if sentStep2 { acknowledged = true }
+                    if sentContent { acknowledged = true }
                 }
                 for f in output.send {
                     try await transport.send(f)
-                    if case .syncStep2? = try? SyncMessage.decode(f) { sentStep2 = true }
+                    if case let .syncStep2(update)? = try? SyncMessage.decode(f) {
+                        sentStep2 = true
+                        // The server acknowledges only steps with content.
+                        if let cov = try? UpdateCoverage(update: update), !cov.isEmpty {
+                            sentContent = true
+                            acknowledged = false
+                        }
+                    }
                 }
                 for update in output.apply {
                     if try s.apply(update, origin: "sync \(url)") != nil { applied += 1 } else { unchanged += 1 }
                 }
-                if session.isSynced, sentStep2, acknowledged || !waitForAck { break }
+                if session.isSynced, sentStep2, !sentContent || acknowledged || !waitForAck { break }
             }
         } catch let error as CLIError {
             await transport.close()
@@ -83,7 +90,7 @@ struct NetworkSync {
             // The connection failed: report below like a close.
         }
         await transport.close()
-        guard session.isSynced, sentStep2, acknowledged || !waitForAck else {
+        guard session.isSynced, sentStep2, !sentContent || acknowledged || !waitForAck else {
             let close = transport.serverClose.map { " (server closed: \($0.code) \($0.reason ?? ""))" } ?? ""
             throw CLIError("sync with \(url) did not complete within \(Int(timeout)) s\(close); local changes are kept, run it again")
         }

@@ -1,0 +1,101 @@
+import CRDT
+import Foundation
+import ReplicaServer
+import RoomHost
+import Sync
+import Testing
+
+/// Garbage, truncated, oversized and flooding clients are closed with the right code; the
+/// document, the other connections and the other rooms carry on.
+@Suite("Server bad input")
+struct ServerBadInputTests {
+    /// Waits until the server closed `peer`, and returns the close code it sent.
+    func closeCode(_ peer: WSPeer) async throws -> Int? {
+        try await eventually("connection closed") { await peer.isEnded }
+        return peer.transport.serverClose?.code
+    }
+
+    @Test("garbage and truncated frames close that connection with 1007; the room is unaffected", arguments: [
+        [0xff, 0x01, 0x02],          // unknown message type
+        [0x00, 0x02, 0x10, 0x01],    // update whose length runs past the frame
+        [0x00, 0x02, 0x03, 0xff, 0xff, 0xff],  // update payload that does not decode
+        [0x00],                      // truncated sync message
+        [0x01, 0x05, 0x01, 0x01, 0x01, 0x01, 0x7b],  // awareness with invalid JSON
+    ] as [[UInt8]])
+    func garbage(frame: [UInt8]) async throws {
+        let server = try await TestServer.start()
+        let good = try await WSPeer.connect(server.url("g"))
+        let bad = try await WSPeer.connect(server.url("g"))
+        let elsewhere = try await WSPeer.connect(server.url("other"))
+        try await eventually("synced") { await allSynced([good, bad, elsewhere]) }
+        try await good.insert("intact")
+        try await eventually("bad peer has it") { await bad.text() == "intact" }
+        try await bad.send(frame)
+        #expect(try await closeCode(bad) == Int(CloseCode.invalidPayload.rawValue))
+        #expect(try await server.http("GET", "/parties/main/g/text?name=t").text == "intact")
+        try await good.insert(" still works")
+        try await elsewhere.insert("other room works")
+        try await eventually("server took both") {
+            let g = try await server.http("GET", "/parties/main/g/text?name=t").text
+            let other = try await server.http("GET", "/parties/main/other/text?name=t").text
+            return g == "intact still works" && other == "other room works"
+        }
+        #expect(server.logs.all.contains { $0.contains("1007 invalid payload") })
+        await server.stop()
+    }
+
+    @Test("a frame over --max-frame-bytes closes the connection (1009)")
+    func oversized() async throws {
+        let server = try await TestServer.start { $0.limits.maxFrameBytes = 4096 }
+        let peer = try await WSPeer.connect(server.url("big"))
+        try await eventually("synced") { await allSynced([peer]) }
+        try await peer.insert(String(repeating: "x", count: 10_000))
+        #expect(try await closeCode(peer) == Int(CloseCode.messageTooBig.rawValue))
+        #expect(try await server.http("GET", "/parties/main/big/text?name=t").text == "")
+        await server.stop()
+    }
+
+    @Test("an update that would make the document too large closes with 4013")
+    func documentTooLarge() async throws {
+        let server = try await TestServer.start { $0.limits.maxDocumentBytes = 2_000 }
+        let peer = try await WSPeer.connect(server.url("doc"))
+        try await eventually("synced") { await allSynced([peer]) }
+        try await peer.insert(String(repeating: "y", count: 500))
+        try await eventually("first accepted") { try await server.http("GET", "/parties/main/doc/text?name=t").text.count == 500 }
+        try await peer.insert(String(repeating: "z", count: 3_000))
+        #expect(try await closeCode(peer) == Int(CloseCode.documentTooLarge.rawValue))
+        #expect(try await server.http("GET", "/parties/main/doc/text?name=t").text.count == 500)
+        await server.stop()
+    }
+
+    @Test("a flood beyond --messages-per-second closes with 4029; a calm client stays")
+    func flood() async throws {
+        let server = try await TestServer.start {
+            $0.limits.messagesPerSecond = 20
+            $0.limits.messageBurst = 20
+        }
+        let flooder = try await WSPeer.connect(server.url("f"))
+        let calm = try await WSPeer.connect(server.url("f"))
+        try await eventually("synced") { await allSynced([flooder, calm]) }
+        let sv = SyncMessage.syncStep1(stateVector: StateVector().encoded()).encoded()
+        for _ in 0..<200 {
+            do { try await flooder.send(sv) } catch { break }
+        }
+        #expect(try await closeCode(flooder) == Int(CloseCode.rateLimited.rawValue))
+        try await calm.insert("calm")
+        try await eventually("calm client still served") { try await server.http("GET", "/parties/main/f/text?name=t").text == "calm" }
+        #expect(await !calm.isEnded)
+        await server.stop()
+    }
+
+    @Test("malformed HTTP input gets 4xx JSON errors")
+    func badHTTP() async throws {
+        let server = try await TestServer.start()
+        let tooLong = String(repeating: "r", count: 300)
+        #expect(try await server.http("GET", "/parties/main/\(tooLong)").status == 400)
+        let r = try await server.http("POST", "/parties/main/x/update", body: Data([0x00, 0x01, 0x05]))
+        #expect(r.status == 400)
+        #expect(try r.json()["error"] is String)
+        await server.stop()
+    }
+}

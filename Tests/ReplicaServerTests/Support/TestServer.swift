@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import ReplicaServer
+import RoomHost
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+enum TestFailure: Error, CustomStringConvertible {
+    case timeout(String)
+    case failed(String)
+    var description: String {
+        switch self {
+        case let .timeout(m): "timed out: \(m)"
+        case let .failed(m): m
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms for at most `seconds`.
+func eventually(_ what: String, within seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    if try await condition() { return }
+    throw TestFailure.timeout(what)
+}
+
+func makeTempDir(_ label: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Log lines a test can inspect.
+final class LogCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) {
+        lock.lock()
+        lines.append(line)
+        lock.unlock()
+    }
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines
+    }
+}
+
+struct CaptureHandler: LogHandler {
+    let capture: LogCapture
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) { capture.append("\(event.level) \(event.message)") }
+}
+
+/// The real server, in this process, on 127.0.0.1 and a free port.
+final class TestServer: @unchecked Sendable {
+    let server: ReplicaServer
+    let port: Int
+    let dataDirectory: String
+    let logs: LogCapture
+    private let task: Task<Void, Error>
+
+    private init(server: ReplicaServer, port: Int, dataDirectory: String, logs: LogCapture, task: Task<Void, Error>) {
+        self.server = server
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.logs = logs
+        self.task = task
+    }
+
+    static func start(dataDirectory: String? = nil, _ configure: (inout ServerConfig) -> Void = { _ in }) async throws -> TestServer {
+        var config = ServerConfig()
+        config.host = "127.0.0.1"
+        config.port = 0
+        config.dataDirectory = try dataDirectory ?? makeTempDir("ysync-server")
+        config.durability = .normal
+        configure(&config)
+        let logs = LogCapture()
+        var logger = Logger(label: "test-server") { _ in CaptureHandler(capture: logs) }
+        logger.logLevel = .debug
+        let server = try await ReplicaServer(config: config, logger: logger)
+        let (ports, portSink) = AsyncStream<Int>.makeStream()
+        let task = Task {
+            try await server.run(handleSignals: false) { port in portSink.yield(port) }
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw TestFailure.failed("server did not start") }
+        return TestServer(server: server, port: port, dataDirectory: config.dataDirectory, logs: logs, task: task)
+    }
+
+    func url(_ room: String, query: String = "") -> String {
+        "ws://127.0.0.1:\(port)/parties/main/\(room)" + (query.isEmpty ? "" : "?" + query)
+    }
+
+    /// Stops the server (as a graceful shutdown does: connections closed, rooms persisted).
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+
+    // MARK: HTTP
+
+    struct HTTPResult {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func json() throws -> [String: Any] {
+            guard let o = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+                throw TestFailure.failed("not a JSON object: \(text)")
+            }
+            return o
+        }
+        func header(_ name: String) -> String? {
+            headers.first { $0.key.lowercased() == name.lowercased() }?.value
+        }
+    }
+
+    func http(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.httpBody = body
+        request.timeoutInterval = 10
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        guard let http = response as? HTTPURLResponse else { throw TestFailure.failed("no HTTP response") }
+        var h: [String: String] = [:]
+        for (k, v) in http.allHeaderFields { h["\(k)"] = "\(v)" }
+        return HTTPResult(status: http.statusCode, headers: h, body: data)
+    }
+}
