@@ -9,6 +9,13 @@ import RoomHost
 
 let serverCommands: [any ParsableCommand.Type] = [ServeCommand.self, TokenCommand.self]
 
+/// An optional text option: the command line, else the environment, else nil.
+private func optionalSetting(_ given: String?, _ variable: String) -> String? {
+    if let given { return given }
+    if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty { return text }
+    return nil
+}
+
 /// Reads an option given on the command line, else from the environment, else a default.
 private func setting<T>(_ given: T?, _ variable: String, _ parse: (String) -> T?, default value: T) throws -> T {
     if let given { return given }
@@ -59,8 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
         config.host = try setting(host, "YSYNC_HOST", { $0 }, default: config.host)
         config.port = try setting(port, "YSYNC_PORT", { Int($0) }, default: config.port)
         config.dataDirectory = try setting(data, "YSYNC_DATA", { $0 }, default: config.dataDirectory)
-        config.contentDatabase = try setting(contentDB, "YSYNC_CONTENT_DB", { $0 }, default: nil)
-        config.jwtSecret = try setting(jwtSecret, "YSYNC_JWT_SECRET", { $0 }, default: nil)
+        config.contentDatabase = optionalSetting(contentDB, "YSYNC_CONTENT_DB")
+        config.jwtSecret = optionalSetting(jwtSecret, "YSYNC_JWT_SECRET")
         let origins = try setting(corsOrigins.isEmpty ? nil : corsOrigins, "YSYNC_CORS_ORIGINS",
                                   { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }, default: ["*"])
         config.corsOrigins = origins

@@ -106,35 +106,41 @@ final class TestServer: @unchecked Sendable {
         task.cancel()
         _ = await task.result
     }
+}
 
-    // MARK: HTTP
-
-    struct HTTPResult {
-        var status: Int
-        var headers: [String: String]
-        var body: Data
-        var text: String { String(decoding: body, as: UTF8.self) }
-        func json() throws -> [String: Any] {
-            guard let o = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-                throw TestFailure.failed("not a JSON object: \(text)")
-            }
-            return o
+/// What an HTTP request got.
+struct HTTPResult {
+    var status: Int
+    var headers: [String: String]
+    var body: Data
+    var text: String { String(decoding: body, as: UTF8.self) }
+    func json() throws -> [String: Any] {
+        guard let o = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            throw TestFailure.failed("not a JSON object: \(text)")
         }
-        func header(_ name: String) -> String? {
-            headers.first { $0.key.lowercased() == name.lowercased() }?.value
-        }
+        return o
     }
+    func header(_ name: String) -> String? {
+        headers.first { $0.key.lowercased() == name.lowercased() }?.value
+    }
+}
 
+extension TestServer {
     func http(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-        request.httpMethod = method
-        request.httpBody = body
-        request.timeoutInterval = 10
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        guard let http = response as? HTTPURLResponse else { throw TestFailure.failed("no HTTP response") }
-        var h: [String: String] = [:]
-        for (k, v) in http.allHeaderFields { h["\(k)"] = "\(v)" }
-        return HTTPResult(status: http.statusCode, headers: h, body: data)
+        try await httpRequest(port: port, method, path, body: body, headers: headers)
     }
+}
+
+/// One HTTP request to 127.0.0.1:`port`.
+func httpRequest(port: Int, _ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    request.httpMethod = method
+    request.httpBody = body
+    request.timeoutInterval = 10
+    for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    guard let http = response as? HTTPURLResponse else { throw TestFailure.failed("no HTTP response") }
+    var h: [String: String] = [:]
+    for (k, v) in http.allHeaderFields { h["\(k)"] = "\(v)" }
+    return HTTPResult(status: http.statusCode, headers: h, body: data)
 }
