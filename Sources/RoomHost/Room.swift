@@ -177,12 +177,12 @@ public actor Room {
         counters.add("ysync_messages_received_total", labels: ["kind": Self.kind(of: frame)])
         for f in output.send { send(.binary(f), to: id) }
 
+        var changed = false
         if !output.apply.isEmpty {
             if member.options.access == .read {
                 counters.add("ysync_updates_refused_total", labels: ["reason": "read_only"], output.apply.count)
                 log(.debug, "room \(name): ignored \(output.apply.count) update(s) from read-only \(id)")
             } else {
-                var changed = false
                 for update in output.apply {
                     do {
                         changed = try integrate(update, origin: "remote") || changed
@@ -200,10 +200,14 @@ public actor Room {
                         return
                     }
                 }
-                _ = changed
             }
         }
-        if !output.apply.isEmpty, member.options.durableAcks, member.options.access == .write, members[id] != nil {
+        // A step 2 that changed nothing is (after the handshake) the answer to our previous ack:
+        // it still has content when the client's document has deletions (a step 2 carries the
+        // whole delete set), so acknowledging it would ping-pong for ever.
+        let isUpdateMessage = frame.count > 1 && frame[0] == 0 && frame[1] == 2
+        if !output.apply.isEmpty, changed || isUpdateMessage || output.becameSynced,
+           member.options.durableAcks, member.options.access == .write, members[id] != nil {
             // Everything this connection sent so far is journaled (or was already known):
             // tell it what we hold. Only for messages with content: the client answers our
             // step 1 with a step 2, and acknowledging an empty one would never end.
@@ -400,15 +404,17 @@ public actor Room {
                 try? await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1))
                 continue
             }
-            saveContent()
+            // A failed save stays unsaved: retried after the next change, by persist() or close().
+            if !saveContent() { break }
         }
         autosaveTask = nil
     }
 
     /// Writes `yDoc` (base64 of the full state) and `body` (the text of the body root) back to
-    /// the content store.
-    private func saveContent() {
-        guard let contentID, let content = config.contentStore, dirtySince != nil else { return }
+    /// the content store. False when the write failed (the room stays unsaved).
+    @discardableResult
+    private func saveContent() -> Bool {
+        guard let contentID, let content = config.contentStore, let since = dirtySince else { return true }
         dirtySince = nil
         let yDoc = Data(store.doc.encodeStateAsUpdate()).base64EncodedString()
         let body = store.doc.getText(config.bodyText).string
@@ -416,9 +422,12 @@ public actor Room {
             try content.writeBack(id: contentID, yDocBase64: yDoc, body: body)
             counters.add("ysync_autosaves_total")
             log(.debug, "room \(name): saved to the content store (\(body.utf16.count) UTF-16 units)")
+            return true
         } catch {
             counters.add("ysync_errors_total", labels: ["kind": "autosave"])
             log(.error, "room \(name): autosave to the content store failed: \(error)")
+            dirtySince = since
+            return false
         }
     }
 

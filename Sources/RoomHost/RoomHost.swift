@@ -11,7 +11,7 @@ public enum RoomHostError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .badName(e): "bad room name: \(e)"
-        case let .tooManyRooms(n): "\(n) rooms are loaded and none is idle"
+        case let .tooManyRooms(n): "\(n) rooms are loaded (the limit); idle ones are unloaded after the idle timeout"
         case let .load(room, reason): "could not load room \(room): \(reason)"
         case .shuttingDown: "the server is shutting down"
         }
@@ -37,7 +37,9 @@ public actor RoomHost {
     public nonisolated let counters = ServerCounters()
     private let storage: RoomStorage
     private var rooms: [String: Room] = [:]
-    private var leases: [String: Int] = [:]
+    /// Leases by room object: a lease taken on a room that is being unloaded must not count
+    /// for the room loaded after it under the same name.
+    private var leases: [ObjectIdentifier: Int] = [:]
     private var idleSince: [String: ContinuousClock.Instant] = [:]
     private var sweeper: Task<Void, Never>?
     private var isShuttingDown = false
@@ -76,19 +78,19 @@ public actor RoomHost {
             rooms[key] = room
             counters.add("ysync_rooms_loaded_total")
         }
-        leases[key, default: 0] += 1
+        leases[ObjectIdentifier(room), default: 0] += 1
         idleSince[key] = nil
         return room
     }
 
     public func release(_ room: Room) {
-        let key = room.name
-        guard let n = leases[key] else { return }
+        let lease = ObjectIdentifier(room)
+        guard let n = leases[lease] else { return }
         if n <= 1 {
-            leases[key] = nil
-            idleSince[key] = .now
+            leases[lease] = nil
+            if rooms[room.name] === room { idleSince[room.name] = .now }
         } else {
-            leases[key] = n - 1
+            leases[lease] = n - 1
         }
     }
 
@@ -158,9 +160,12 @@ public actor RoomHost {
         let due = idleSince.filter { ContinuousClock.now - $0.value >= limit }.keys.sorted()
         var n = 0
         for key in due {
-            guard leases[key] == nil, let room = rooms.removeValue(forKey: key) else { continue }
+            guard let room = rooms[key], leases[ObjectIdentifier(room)] == nil else { continue }
             idleSince[key] = nil
+            // Closed while still in the table, so that nobody loads a second Room on the same
+            // journal meanwhile; whoever leases it now finds it closed and is told to come back.
             await room.close(.goingAway, reason: "room unloaded")
+            if rooms[key] === room { rooms[key] = nil }
             counters.add("ysync_rooms_evicted_total")
             log(.debug, "room \(key): unloaded after being idle")
             n += 1

@@ -5,6 +5,9 @@ import Foundation
 public struct RoomStorage: Sendable {
     public let directory: String
     public static let maxNameLength = 256
+    /// Longest `fileName(for:)` of a valid name: 255 bytes (Linux NAME_MAX, APFS) less SQLite's
+    /// longest side-file suffix ("-journal"; WAL mode adds "-wal" and "-shm").
+    public static let maxFileNameLength = 255 - 8
 
     public init(dataDirectory: String) {
         directory = (dataDirectory as NSString).appendingPathComponent("rooms")
@@ -15,7 +18,8 @@ public struct RoomStorage: Sendable {
         public var description: String {
             switch self {
             case .empty: "empty room name"
-            case let .tooLong(n): "room name of \(n) bytes (at most \(RoomStorage.maxNameLength))"
+            case let .tooLong(n):
+                "room name of \(n) bytes is too long (at most \(RoomStorage.maxNameLength) bytes, and at most \(RoomStorage.maxFileNameLength - 6) once percent-encoded)"
             }
         }
     }
@@ -23,13 +27,17 @@ public struct RoomStorage: Sendable {
     public static func validate(_ name: String) throws(NameError) {
         if name.isEmpty { throw .empty }
         if name.utf8.count > maxNameLength { throw .tooLong(name.utf8.count) }
+        // Percent-encoding triples every byte outside [A-Za-z0-9._-]: the file name must still fit.
+        if fileName(for: name).utf8.count > maxFileNameLength { throw .tooLong(name.utf8.count) }
     }
 
     /// File name for `room`: ASCII letters, digits, `-`, `_` and `.` (not first) are kept, every
-    /// other byte becomes `%XX`. Injective, so two rooms never share a file.
+    /// other byte becomes `%XX`. Injective on names that differ as Swift strings, so two rooms
+    /// never share a file. Names are taken in Unicode NFC first: Swift's `==` (and so the host's room table) treats canonically
+    /// equivalent names ("é" and "e\u{301}") as one room, so they must share one file too.
     public static func fileName(for room: String) -> String {
         var out = ""
-        for (i, b) in room.utf8.enumerated() {
+        for (i, b) in room.precomposedStringWithCanonicalMapping.utf8.enumerated() {
             let c = Character(Unicode.Scalar(b))
             let safe = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
                 || b == 0x2D || b == 0x5F || (b == 0x2E && i > 0)

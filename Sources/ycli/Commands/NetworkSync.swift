@@ -69,13 +69,12 @@ struct NetworkSync {
                 }
                 for f in output.send {
                     try await transport.send(f)
-                    if case let .syncStep2(update)? = try? SyncMessage.decode(f) {
+                    // Our handshake step 2 (the answer to the server's greeting) carries what the
+                    // server lacks; the server acknowledges it when it has content. Later step 2s
+                    // answer its acknowledgements and are not acknowledged again.
+                    if !sentStep2, case let .syncStep2(update)? = try? SyncMessage.decode(f) {
                         sentStep2 = true
-                        // The server acknowledges only steps with content.
-                        if let cov = try? UpdateCoverage(update: update), !cov.isEmpty {
-                            sentContent = true
-                            acknowledged = false
-                        }
+                        if let cov = try? UpdateCoverage(update: update), !cov.isEmpty { sentContent = true }
                     }
                 }
                 for update in output.apply {
