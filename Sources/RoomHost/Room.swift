@@ -54,6 +54,8 @@ public actor Room {
         /// Awareness clients this connection announced (removed when it leaves).
         var clients: Set<ClientID> = []
         var limiter: RateLimiter
+        /// A y-partykit chunked message being received (`y-pk-batch#` start ... end).
+        var batch: PartyBatch?
     }
     private var members: [MemberID: Member] = [:]
     private var nextMember = 1
@@ -154,12 +156,58 @@ public actor Room {
         members[id] = member
         switch message {
         case let .text(text):
-            // y-partykit ignores text frames it does not know; so do we.
-            counters.add("ysync_messages_received_total", labels: ["kind": "text"])
             counters.add("ysync_bytes_received_total", text.utf8.count)
+            if text.hasPrefix(PartyBatch.prefix) {
+                receiveBatchControl(text, from: id, now: t)
+            } else {
+                // y-partykit ignores text frames it does not know; so do we.
+                counters.add("ysync_messages_received_total", labels: ["kind": "text"])
+            }
         case let .binary(frame):
             counters.add("ysync_bytes_received_total", frame.count)
-            receiveFrame(frame, from: id, now: t)
+            if members[id]?.batch != nil {
+                do throws(PartyBatch.Failure) { try members[id]!.batch!.append(frame) } catch {
+                    disconnect(id, .invalidPayload, "chunked message: \(error)")
+                }
+            } else {
+                receiveFrame(frame, from: id, now: t)
+            }
+        }
+    }
+
+    /// y-partykit's chunking of client messages over 1 MB (spec §7.5): a start control frame,
+    /// binary parts, an end control frame; the whole message is then handled as one frame.
+    private func receiveBatchControl(_ text: String, from id: MemberID, now t: Double) {
+        let control: PartyBatch.Control
+        do throws(PartyBatch.Failure) { control = try PartyBatch.Control(parsing: text) } catch {
+            disconnect(id, .invalidPayload, "chunked message: \(error)")
+            return
+        }
+        switch control.type {
+        case "start":
+            guard members[id]?.batch == nil else {
+                disconnect(id, .invalidPayload, "chunked message: start inside batch \(members[id]!.batch!.id)")
+                return
+            }
+            guard control.size <= config.limits.maxFrameBytes else {
+                disconnect(id, .messageTooBig, "chunked message of \(control.size) bytes (limit \(config.limits.maxFrameBytes))")
+                return
+            }
+            members[id]?.batch = PartyBatch(control)
+        case "end":
+            guard let batch = members[id]?.batch else {
+                disconnect(id, .invalidPayload, "chunked message: end without start")
+                return
+            }
+            members[id]?.batch = nil
+            do throws(PartyBatch.Failure) { try batch.finish(control) } catch {
+                disconnect(id, .invalidPayload, "chunked message: \(error)")
+                return
+            }
+            counters.add("ysync_chunked_messages_total")
+            receiveFrame(batch.bytes, from: id, now: t)
+        default:
+            disconnect(id, .invalidPayload, "chunked message: unknown type \(control.type)")
         }
     }
 
