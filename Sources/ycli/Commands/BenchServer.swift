@@ -4,10 +4,10 @@ import Foundation
 #if canImport(ReplicaServer)
 import CRDT
 
-let serverBenchCommands: [any ParsableCommand.Type] = [ServerBenchCommand.self]
+let serverBenchCommands: [any ParsableCommand.Type] = [ServerBenchCommand.self, ConvergeServerCommand.self]
 
 /// A server under test, started as its own process on 127.0.0.1.
-private final class ServerProcess {
+final class BenchServerProcess {
     let name: String
     let process = Process()
     let port: Int
@@ -112,18 +112,14 @@ struct ServerBenchCommand: AsyncParsableCommand {
         }
     }
 
-    private func start(_ server: String) throws -> ServerProcess {
+    private func start(_ server: String) throws -> BenchServerProcess {
         switch server {
         case "ysync":
             let data = FileManager.default.temporaryDirectory.appendingPathComponent("ysync-bench-\(UUID().uuidString)").path
-            let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-            return try ServerProcess(name: server, executable: me, arguments: [
-                "serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--durability", durability,
-                "--messages-per-second", "100000", "--log-level", "warning",
-            ], dataDirectory: data)
+            return try .ysync(data: data, durability: durability)
         case "pycrdt-websocket":
             guard FileManager.default.isExecutableFile(atPath: python) else { throw CLIError("no Python at \(python) (scripts/setup.sh makes .venv)") }
-            return try ServerProcess(name: server, executable: python, arguments: [pywsServer, "--host", "127.0.0.1", "--port", "0", "--no-stdin"],
+            return try BenchServerProcess(name: server, executable: python, arguments: [pywsServer, "--host", "127.0.0.1", "--port", "0", "--no-stdin"],
                                      dataDirectory: nil)
         default:
             throw ValidationError("unknown server \(server) (ysync, pycrdt-websocket)")
