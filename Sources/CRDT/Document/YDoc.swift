@@ -151,7 +151,6 @@ public final class YDoc {
 
     public init(clientID: ClientID? = nil, gc: Bool = true) {
         store = DocStore(clientID: clientID ?? ClientID(UInt32.random(in: 1...UInt32.max)), gc: gc)
-        store.items.reserveCapacity(1024)
     }
 
     public var clientID: ClientID { store.clientID }
