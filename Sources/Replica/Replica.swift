@@ -16,7 +16,8 @@ public struct ReplicaOptions: Sendable {
     public var confirmationDelay: Duration = .milliseconds(20)
     /// Compact the journal (when its thresholds are passed) after this many appends.
     public var compactEvery = 64
-    /// Options of every `SyncSession` (set `resyncInterval` on lossy transports).
+    /// Options of every `SyncSession` (set `resyncInterval` on lossy transports). The replica
+    /// sets `reliableDelivery` per connection from its transport's `deliversReliably`.
     public var session = SyncSession.Options()
     /// How often each session's `tick` runs (handshake retries, periodic resync).
     public var tickInterval: Duration = .milliseconds(250)
@@ -246,7 +247,9 @@ public actor Replica {
     private func attach(_ transport: any Transport, session owner: Int) -> (Int, Task<Void, Never>) {
         let id = newID()
         let (stream, outbox) = AsyncStream<[UInt8]>.makeStream()
-        links[id] = Link(session: SyncSession(options: options.session), owner: owner, transport: transport, outbox: outbox)
+        var sessionOptions = options.session
+        sessionOptions.reliableDelivery = transport.deliversReliably
+        links[id] = Link(session: SyncSession(options: sessionOptions), owner: owner, transport: transport, outbox: outbox)
         stats.connections += 1
         let sender = Task {
             for await frame in stream {
@@ -324,6 +327,11 @@ public actor Replica {
         let message = try? SyncMessage.decode(frame)
         if case let .syncStep1(bytes)? = message, let sv = try? StateVector(decoding: bytes) {
             confirmUnits(sv)
+        }
+        // A link that lost a frame since connecting (a partition): its later step 2s are whole again.
+        if case .syncStep1? = message, let link = links[id], link.session.options.reliableDelivery,
+           !link.session.lossSuspected, !link.transport.deliversReliably {
+            links[id]!.session.deliveryMayHaveLost()
         }
         let output: SessionOutput
         do { output = try links[id]!.session.receive(frame, store.doc, now: now) } catch {

@@ -100,6 +100,10 @@ public final class WebSocketTransport: Transport, @unchecked Sendable {
         }
     }
 
+    /// TCP delivers every frame in order while the connection lives; a dropped connection is a
+    /// new session with a fresh handshake.
+    public var deliversReliably: Bool { true }
+
     public func send(_ frame: [UInt8]) async throws {
         if closedNow { throw TransportError.closed }
         outbox.yield(.binary(frame))

@@ -69,6 +69,12 @@ public final class InMemoryNetwork: @unchecked Sendable {
         withLock { (link.submitted, link.dropped, link.duplicated, link.delivered) }
     }
     public var framesInFlight: Int { withLock { link.inFlight.count } }
+    /// No frame has been lost so far and none can be lost by chance: no drop rate, never a
+    /// frame dropped by a partition, not partitioned now. (Duplicates and reordering lose
+    /// nothing.) Turns false for good once a partition drops a frame.
+    public var deliversReliably: Bool {
+        withLock { link.profile.dropRate == 0 && link.dropped == 0 && !link.isPartitioned }
+    }
 
     /// Manual clock: moves time forward and delivers what became due.
     public func advance(by seconds: Double) {
@@ -126,4 +132,5 @@ public struct InMemoryTransport: Transport {
     public func send(_ frame: [UInt8]) async throws { try network.send(frame, from: end) }
     public var frames: AsyncThrowingStream<[UInt8], Error> { network.stream(end) }
     public func close() async { network.close() }
+    public var deliversReliably: Bool { network.deliversReliably }
 }

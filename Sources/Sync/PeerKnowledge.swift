@@ -81,6 +81,11 @@ public struct PeerKnowledge: Sendable, Equatable {
         if !c.deletes.isEmpty { deletes = deletes.merged(with: c.deletes) }
     }
 
+    /// Records a state vector the peer declared (on top of what we know it holds).
+    public mutating func learn(stateVector sv: StateVector) {
+        learn(UpdateCoverage(structs: PeerKnowledge(stateVector: sv).structs, deletes: DeleteSet()))
+    }
+
     /// Whether every range of `inner` lies inside `outer` (both normalised).
     static func contains(_ outer: DeleteSet, _ inner: DeleteSet) -> Bool {
         for (client, ranges) in inner.clients where !ranges.isEmpty {

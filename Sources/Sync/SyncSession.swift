@@ -10,6 +10,8 @@ public struct SyncStats: Sendable, Equatable {
     public var updatesSent = 0, updatesSkipped = 0, updatesDeferred = 0
     /// Update payload bytes sent in step 2 and update messages (the document data on the wire).
     public var updateBytesSent = 0
+    /// Step 2s cut to what the peer lacks beyond what we already sent (`Options.reliableDelivery`).
+    public var step2Trimmed = 0
     public init() {}
 }
 
@@ -61,6 +63,12 @@ public enum AuthResult: Sendable, Equatable {
 /// `resyncInterval` set it re-sends step 1 that often after the handshake. A step 1 from the
 /// peer *resets* our knowledge of its state vector to what it declares, so anything lost is
 /// sent again in the step 2. A replica that reconnects starts a new session (fresh handshake).
+///
+/// **Reliable transports** (`Options.reliableDelivery`): every frame we hand out arrives while
+/// the connection lives, so a step 2 answering a later step 1 (a confirmation, a resync) carries
+/// only what the peer lacks beyond what we already sent: no struct of an update still in flight,
+/// and only the deletes it is not known to have instead of our whole delete set. The first step 2
+/// of a session stays whole. `deliveryMayHaveLost()` turns this off for good.
 public struct SyncSession: Sendable {
     public struct Options: Sendable, Equatable {
         /// Seconds between step 1 re-sends until the peer's step 2 arrives.
@@ -69,10 +77,17 @@ public struct SyncSession: Sendable {
         public var resyncInterval: Double?
         /// Send only the part of a local update above the peer's state vector.
         public var trimKnownStructs: Bool
-        public init(handshakeRetry: Double = 2, resyncInterval: Double? = nil, trimKnownStructs: Bool = true) {
+        /// The transport loses no frame while the connection lives (TCP, WebSocket, a lossless
+        /// in-memory link). Then a step 2 answering a later step 1 leaves out what we already
+        /// sent (structs and deletes); otherwise (default) every step 2 is the diff against the
+        /// declared vector with our whole delete set, which is what repairs a lossy link.
+        public var reliableDelivery: Bool
+        public init(handshakeRetry: Double = 2, resyncInterval: Double? = nil, trimKnownStructs: Bool = true,
+                    reliableDelivery: Bool = false) {
             self.handshakeRetry = handshakeRetry
             self.resyncInterval = resyncInterval
             self.trimKnownStructs = trimKnownStructs
+            self.reliableDelivery = reliableDelivery
         }
     }
 
@@ -86,6 +101,8 @@ public struct SyncSession: Sendable {
     /// The peer denied us access (auth message); the session sends nothing more.
     public private(set) var isDenied = false
     private var lastStep1: Double = -.infinity
+    /// Set by `deliveryMayHaveLost()`: from then on every step 2 is whole (as on a lossy link).
+    public private(set) var lossSuspected = false
 
     public init(options: Options = Options()) {
         self.options = options
@@ -147,6 +164,12 @@ public struct SyncSession: Sendable {
         count(SyncMessage.awareness(awarenessUpdate).encoded())
     }
 
+    /// The transport may have lost a frame (e.g. a partitioned link): stop trusting that what we
+    /// sent arrived, so later step 2s repair it. Irreversible for this session.
+    public mutating func deliveryMayHaveLost() {
+        lossSuspected = true
+    }
+
     /// Periodic duty (see the type's documentation on lossy transports): step 1 re-sends.
     public mutating func tick(_ doc: some SyncDocument, now: Double) -> [[UInt8]] {
         guard isStarted, !isDenied else { return [] }
@@ -156,6 +179,40 @@ public struct SyncSession: Sendable {
             return [step1(doc, now: now)]
         }
         return []
+    }
+
+    /// Whether the peer surely gets every frame we hand out (reliable transport, no loss
+    /// suspected) and a step 1 was answered already (the first answer is always whole: a fresh
+    /// connection starts from scratch).
+    private var trustsDelivery: Bool { options.reliableDelivery && !lossSuspected && peer != nil }
+
+    /// The step 2 payload answering a step 1 that declares `sv`; updates `peer`. Lossy (default):
+    /// the diff against `sv` with our whole delete set, and our view of the peer reset to `sv`
+    /// (what we sent may be lost). Trusted delivery: what we sent arrives, so the diff is against
+    /// `sv` plus what we know the peer holds, and only deletes it is not known to have travel.
+    private mutating func answer(_ sv: StateVector, _ doc: some SyncDocument) throws(SyncError) -> [UInt8] {
+        let trusted = trustsDelivery
+        var known = PeerKnowledge(stateVector: sv, deletes: peer?.deletes ?? DeleteSet())
+        if trusted, let p = peer {
+            known = p
+            known.learn(stateVector: sv)
+        }
+        let since = trusted ? known.stateVector : sv
+        let full = doc.encodeStateAsUpdate(since: since)
+        let decoded: DecodedUpdate
+        do { decoded = try UpdateDecoderV1.decode(full) } catch { throw .invalidPayload(error) }
+        let cov = UpdateCoverage(decoded)
+        var payload = full
+        if trusted, !cov.deletes.isEmpty, !known.deletes.isEmpty {
+            let missing = cov.deletes.subtracting(known.deletes)
+            if missing != cov.deletes {
+                payload = DeleteTrimming.replacingDeleteSet(of: full, decoded: decoded, with: missing)
+            }
+        }
+        if trusted, payload.count < full.count || since != sv { stats.step2Trimmed += 1 }
+        known.learn(cov)
+        peer = known
+        return payload
     }
 
     // MARK: receiving
@@ -172,13 +229,7 @@ public struct SyncSession: Sendable {
         case let .syncStep1(svBytes):
             let sv: StateVector
             do { sv = try StateVector(decoding: svBytes) } catch { throw .invalidPayload(error) }
-            let diff = doc.encodeStateAsUpdate(since: sv)
-            let cov = try UpdateCoverage(update: diff)
-            // Reset to what the peer declares (corrects beliefs about lost frames), keeping the
-            // deletes it has seen: our step 2 carries our whole delete set anyway.
-            var known = PeerKnowledge(stateVector: sv, deletes: next.peer?.deletes ?? DeleteSet())
-            known.learn(cov)
-            next.peer = known
+            let diff = try next.answer(sv, doc)
             if !next.isDenied {
                 next.stats.step2Sent += 1
                 next.stats.updateBytesSent += diff.count

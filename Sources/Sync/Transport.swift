@@ -7,6 +7,14 @@ public protocol Transport: Sendable {
     var frames: AsyncThrowingStream<[UInt8], Error> { get }
     /// Closes both directions; the peer's `frames` finishes too. Idempotent.
     func close() async
+    /// Every frame sent arrives while the connection lives (none lost silently): TCP, WebSocket.
+    /// Sessions then skip resending deletes the peer has (`SyncSession.Options.reliableDelivery`).
+    /// May turn false during a connection; once a frame was lost it stays false. Default: false.
+    var deliversReliably: Bool { get }
+}
+
+extension Transport {
+    public var deliversReliably: Bool { false }
 }
 
 public enum TransportError: Error, Equatable, Sendable {

@@ -81,3 +81,34 @@ public struct DeleteSet: Sendable, Equatable {
         return result
     }
 }
+
+extension DeleteSet {
+    /// The ids of `self` not in `other` (both normalised; the result is normalised). Clients left
+    /// without ranges are dropped. Used to send a peer only the deletes it is not known to have.
+    public func subtracting(_ other: DeleteSet) -> DeleteSet {
+        var result = DeleteSet()
+        for (client, ranges) in clients where !ranges.isEmpty {
+            guard let cut = other.clients[client], !cut.isEmpty else {
+                result.clients[client] = ranges
+                continue
+            }
+            var out: [ClockRange] = []
+            var j = 0
+            for r in ranges {
+                var start = r.clock
+                let end = r.end
+                // Skip cuts that end before this range; then carve out the overlapping ones.
+                while j < cut.count, cut[j].end <= start { j += 1 }
+                var k = j
+                while start < end, k < cut.count, cut[k].clock < end {
+                    if cut[k].clock > start { out.append(ClockRange(clock: start, length: cut[k].clock - start)) }
+                    start = max(start, cut[k].end)
+                    k += 1
+                }
+                if start < end { out.append(ClockRange(clock: start, length: end - start)) }
+            }
+            if !out.isEmpty { result.clients[client] = out }
+        }
+        return result
+    }
+}
