@@ -112,7 +112,9 @@ public actor Room {
         }
         let id = MemberID(raw: nextMember)
         nextMember += 1
-        var member = Member(session: SyncSession(), connection: connection, options: options,
+        // Room connections are ordered and lossless while they live (WebSocket): later step 2
+        // answers need not repeat what the connection was already sent.
+        var member = Member(session: SyncSession(options: .init(reliableDelivery: true)), connection: connection, options: options,
                             limiter: RateLimiter(perSecond: config.limits.messagesPerSecond, burst: config.limits.messageBurst))
         let greeting = member.session.start(store.doc, now: now)
         members[id] = member
