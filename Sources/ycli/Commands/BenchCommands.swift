@@ -5,7 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks.",
-        subcommands: [TraceCommand.self, JournalBench.self, ConvergeCommand.self]
+        subcommands: [TraceCommand.self, JournalBench.self, ConvergeCommand.self, CrdtCommand.self] + serverBenchCommands
     )
 }
 
