@@ -15,7 +15,7 @@ extension BenchCommand {
             discussion: """
             N replicas (stores in a temporary folder, journal durability 'normal') connected in a star around replica 0 over in-memory transports. Workload: --edits random edits per replica (text, map, array) made while apart, or --trace FILE, a concurrent trace replayed with one replica per agent (--replicas is then the trace's agent count). Profiles: none (edit offline, then connect: fresh handshakes), partition (connected, links partitioned while editing, then healed; every replica resyncs once: a step 1 on each session), lossy (edit offline, then connect over links that drop 2%, duplicate 2% and reorder 5% of frames, 0-2 ms latency; sessions resync every 100 ms).
 
-            Figures, from the moment of the heal/connect until every replica holds the same state (plus 120 ms for confirmations to go out, when on): convergeMs; wireBytes (every frame sent) against minimalBytes (the sum over replicas of the size of the update each lacked: the merged state's diff against its state vector); updateBytes (step 2 and update payloads only); messages (frames sent); handshake frames per link (4 = one step 1 and one step 2 each way: one round trip); journal writes per received update.
+            Figures, from the moment of the heal/connect until every replica holds the same state (plus 120 ms for confirmations to go out, when on): convergeMs; wireBytes (every frame sent) against minimalBytes (the sum over replicas of the size of the update each lacked: the structs it lacked and the deletes it lacked); updateBytes (step 2 and update payloads only); messages (frames sent); handshake frames per link (4 = one step 1 and one step 2 each way: one round trip); journal writes per received update.
             """
         )
 
@@ -178,10 +178,23 @@ enum ConvergeBench {
             }
         }
 
+        // Partition: every frame the edits produced must reach the (cut) links before the heal:
+        // replicas queue frames and send them from a task, so without this wait frames counted
+        // before the heal would travel after it.
+        if c.profile == "partition" {
+            var last = -1, stable = 0
+            while stable < 3 {
+                let submitted = networks.reduce(0) { $0 + $1.counters.submitted }
+                stable = submitted == last ? stable + 1 : 0
+                last = submitted
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+
         // Minimal: what each replica lacks of the union.
         let union = YDoc(gc: true)
         for r in replicas { try union.applyUpdate(await r.encodeStateAsUpdate()) }
-        for r in replicas { report.minimalBytes += union.encodeStateAsUpdate(since: await r.stateVector).count }
+        for r in replicas { report.minimalBytes += try MinimalDiff.size(of: union, for: await r.encodeStateAsUpdate()) }
         report.finalBytes = union.encodeStateAsUpdate().count
         let target = union.stateVector
 

@@ -16,7 +16,7 @@ struct ConvergeServerCommand: AsyncParsableCommand {
         commandName: "converge-server",
         abstract: "Replicas edit apart, then reconnect through 'ycli serve' over WebSockets: time to converge, bytes against the minimum.",
         discussion: """
-        Starts this ycli's 'serve' as a child process on 127.0.0.1 (fresh data directory, durability normal) and N replicas (journaled stores in a temporary folder) that connect to one room with our WebSocket transport (?ack=1). Profiles: none (edit offline, then connect: fresh handshakes); partition (connect, sync, drop every connection, edit apart, reconnect: the heal). Figures from the connect/heal until every replica and the server hold the union's state: convergeMs; wireBytes (frames the replicas sent + messages the server sent, from its /metrics) against minimalBytes (what each replica and the server lacked of the union); messages; journal writes of the replicas per received update.
+        Starts this ycli's 'serve' as a child process on 127.0.0.1 (fresh data directory, durability normal) and N replicas (journaled stores in a temporary folder) that connect to one room with our WebSocket transport (?ack=1). Profiles: none (edit offline, then connect: fresh handshakes); partition (connect, sync, drop every connection, edit apart, reconnect: the heal). Figures from the connect/heal until every replica and the server hold the union's state: convergeMs; wireBytes (frames the replicas sent + messages the server sent, from its /metrics) against minimalBytes (the structs and deletes each replica and the server lacked of the union); messages; journal writes of the replicas per received update.
         """
     )
 
@@ -67,10 +67,8 @@ struct ConvergeServerCommand: AsyncParsableCommand {
         }
         let union = YDoc(gc: true)
         for r in reps { try union.applyUpdate(await r.encodeStateAsUpdate()) }
-        let serverState = YDoc(gc: true)
-        try serverState.applyUpdate(try await server.state("converge"))
-        var minimal = union.encodeStateAsUpdate(since: serverState.stateVector).count
-        for r in reps { minimal += union.encodeStateAsUpdate(since: await r.stateVector).count }
+        var minimal = try MinimalDiff.size(of: union, for: try await server.state("converge"))
+        for r in reps { minimal += try MinimalDiff.size(of: union, for: await r.encodeStateAsUpdate()) }
         let target = union.stateVector
 
         var before: [ReplicaStats] = []
