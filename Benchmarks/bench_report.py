@@ -81,17 +81,23 @@ def crossing(records):
     return out
 
 
+def lacked(y):
+    """wire / lacked (structs and only the deletes a replica lacked), when the run has it."""
+    return f"{y['wireLackedRatio']:.3f}" if "wireLackedRatio" in y else "–"
+
+
 def converge_table(records):
     out = ["| workload | replicas | profile | converge (ms) | wire bytes | minimal bytes | wire / minimal "
-           "| update bytes / minimal | messages | handshake frames / link | journal writes / update | redundant frames "
-           "| converged |", "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
+           "| wire / lacked | update bytes / minimal | messages | handshake frames / link | journal writes / update "
+           "| redundant frames | converged |",
+           "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
     for r in records:
         y = r["peers"].get("ysync")
         if not y:
-            out.append(f"| {r['workload']} | | {r['profile']} | {r['status']} | | | | | | | | | no |")
+            out.append(f"| {r['workload']} | | {r['profile']} | {r['status']} | | | | | | | | | | no |")
             continue
         out.append(f"| {r['workload']} | {y['replicas']} | {y['profile']} | {y['convergeMs']:,.1f} | {y['wireBytes']:,} "
-                   f"| {y['minimalBytes']:,} | {y['wireRatio']:.3f} | {y['updateRatio']:.3f} | {y['messages']:,} "
+                   f"| {y['minimalBytes']:,} | {y['wireRatio']:.3f} | {lacked(y)} | {y['updateRatio']:.3f} | {y['messages']:,} "
                    f"| {y['handshakeFramesPerLink']:.2f} | {y['journalWritesPerUpdate']:.2f} | {y['redundantFrames']} "
                    f"| {'yes' if y.get('converged') else 'no'} |")
     out.append("")
@@ -177,15 +183,15 @@ def server_section(records):
     if conv:
         out += ["Replicas reconnecting through `ycli serve` (random workload, star around the server; "
                 f"{conv[0]['peerNote']}):\n",
-                "| replicas | profile | converge (ms) | wire bytes | minimal bytes | wire / minimal | messages "
-                "| journal writes / update | converged |", "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
+                "| replicas | profile | converge (ms) | wire bytes | minimal bytes | wire / minimal | wire / lacked | messages "
+                "| journal writes / update | converged |", "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
         for r in conv:
             y = r["peers"].get("ysync")
             if not y:
-                out.append(f"| {r['id']} | {r['profile']} | {r['status']} | | | | | | no |")
+                out.append(f"| {r['id']} | {r['profile']} | {r['status']} | | | | | | | no |")
                 continue
             out.append(f"| {y['replicas']} | {y['profile']} | {y['convergeMs']:,.1f} | {y['wireBytes']:,} | {y['minimalBytes']:,} "
-                       f"| {y['wireRatio']:.3f} | {y['messages']:,} | {y['journalWritesPerUpdate']:.2f} "
+                       f"| {y['wireRatio']:.3f} | {lacked(y)} | {y['messages']:,} | {y['journalWritesPerUpdate']:.2f} "
                        f"| {'yes' if y.get('converged') else 'no'} |")
         out.append("")
     return out
@@ -249,7 +255,9 @@ def markdown(doc):
                   f"![wire bytes / minimal vs replicas](plots/{PLOTS['converge-wire']})\n",
                   f"Random workload: {o['edits']} edits per replica made apart; concurrent traces: one replica per "
                   f"agent. Star topology around replica 0; seed {o['seed']}. Time from heal/connect until every "
-                  "replica holds the union's state vector. Peers: " + conv[0]["peerNote"] + ".\n"]
+                  "replica holds the union's state vector. Minimal = the diff each replica lacked as Yjs computes it "
+                  "for a state vector (structs it lacked + the whole delete set, which a y-protocols step 1 cannot "
+                  "avoid); lacked = only the structs and deletes it lacked. Peers: " + conv[0]["peerNote"] + ".\n"]
         lines += converge_table(conv)
     jr = by_group(doc, "journal")
     if jr:

@@ -15,7 +15,7 @@ extension BenchCommand {
             discussion: """
             N replicas (stores in a temporary folder, journal durability 'normal') connected in a star around replica 0 over in-memory transports. Workload: --edits random edits per replica (text, map, array) made while apart, or --trace FILE, a concurrent trace replayed with one replica per agent (--replicas is then the trace's agent count). Profiles: none (edit offline, then connect: fresh handshakes), partition (connected, links partitioned while editing, then healed; every replica resyncs once: a step 1 on each session), lossy (edit offline, then connect over links that drop 2%, duplicate 2% and reorder 5% of frames, 0-2 ms latency; sessions resync every 100 ms).
 
-            Figures, from the moment of the heal/connect until every replica holds the same state (plus 120 ms for confirmations to go out, when on): convergeMs; wireBytes (every frame sent) against minimalBytes (the sum over replicas of the size of the update each lacked: the structs it lacked and the deletes it lacked); updateBytes (step 2 and update payloads only); messages (frames sent); handshake frames per link (4 = one step 1 and one step 2 each way: one round trip); journal writes per received update.
+            Figures, from the moment of the heal/connect until every replica holds the same state (plus 120 ms for confirmations to go out, when on): convergeMs; wireBytes (every frame sent) against minimalBytes (the sum over replicas of the diff each lacked, as Yjs computes it for a state vector: the structs it lacked and the whole delete set, which a y-protocols step 1 cannot avoid) and against lackedBytes (the structs and only the deletes it lacked: the information-theoretic floor); updateBytes (step 2 and update payloads only); messages (frames sent); handshake frames per link (4 = one step 1 and one step 2 each way: one round trip); journal writes per received update.
             """
         )
 
@@ -85,13 +85,14 @@ enum ConvergeBench {
         var config: Config
         var replicas = 0, links = 0
         var convergeMs = 0.0
-        var wireBytes = 0, minimalBytes = 0, updateBytes = 0, messages = 0
+        var wireBytes = 0, minimalBytes = 0, lackedBytes = 0, updateBytes = 0, messages = 0
         var handshakeFramesPerLink = 0.0
         var updatesApplied = 0, journalWrites = 0
         var redundant = 0
         var finalBytes = 0
 
         var ratio: Double { minimalBytes == 0 ? 0 : Double(wireBytes) / Double(minimalBytes) }
+        var lackedRatio: Double { lackedBytes == 0 ? 0 : Double(wireBytes) / Double(lackedBytes) }
         var updateRatio: Double { minimalBytes == 0 ? 0 : Double(updateBytes) / Double(minimalBytes) }
         var writesPerUpdate: Double { updatesApplied == 0 ? 0 : Double(journalWrites) / Double(updatesApplied) }
 
@@ -99,7 +100,7 @@ enum ConvergeBench {
             [("workload", config.trace.map { "trace \(baseName($0))" } ?? "\(config.edits) random edits per replica"),
              ("replicas", "\(replicas) (star, \(links) links), profile \(config.profile), confirmations \(config.confirmations ? "on" : "off")"),
              ("converge", formatFixed(convergeMs, 1) + " ms after the heal"),
-             ("wire bytes", "\(wireBytes) = \(formatFixed(ratio, 3))x minimal \(minimalBytes)"),
+             ("wire bytes", "\(wireBytes) = \(formatFixed(ratio, 3))x minimal \(minimalBytes), \(formatFixed(lackedRatio, 3))x lacked \(lackedBytes)"),
              ("update bytes", "\(updateBytes) = \(formatFixed(updateRatio, 3))x minimal (step 2 + update payloads)"),
              ("messages", "\(messages)"),
              ("handshake", formatFixed(handshakeFramesPerLink, 2) + " step 1/step 2 frames per link (4 = one round trip)"),
@@ -114,6 +115,7 @@ enum ConvergeBench {
                      ("confirmations", .bool(config.confirmations)),
                      ("convergeMs", .double(convergeMs)), ("wireBytes", .int(Int64(wireBytes))),
                      ("minimalBytes", .int(Int64(minimalBytes))), ("wireRatio", .double(ratio)),
+                     ("lackedBytes", .int(Int64(lackedBytes))), ("wireLackedRatio", .double(lackedRatio)),
                      ("updateBytes", .int(Int64(updateBytes))), ("updateRatio", .double(updateRatio)),
                      ("messages", .int(Int64(messages))), ("handshakeFramesPerLink", .double(handshakeFramesPerLink)),
                      ("journalWrites", .int(Int64(journalWrites))), ("updatesApplied", .int(Int64(updatesApplied))),
@@ -194,7 +196,10 @@ enum ConvergeBench {
         // Minimal: what each replica lacks of the union.
         let union = YDoc(gc: true)
         for r in replicas { try union.applyUpdate(await r.encodeStateAsUpdate()) }
-        for r in replicas { report.minimalBytes += try MinimalDiff.size(of: union, for: await r.encodeStateAsUpdate()) }
+        for r in replicas {
+            report.minimalBytes += union.encodeStateAsUpdate(since: await r.stateVector).count
+            report.lackedBytes += try MinimalDiff.size(of: union, for: await r.encodeStateAsUpdate())
+        }
         report.finalBytes = union.encodeStateAsUpdate().count
         let target = union.stateVector
 

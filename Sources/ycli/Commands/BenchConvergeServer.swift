@@ -16,7 +16,7 @@ struct ConvergeServerCommand: AsyncParsableCommand {
         commandName: "converge-server",
         abstract: "Replicas edit apart, then reconnect through 'ycli serve' over WebSockets: time to converge, bytes against the minimum.",
         discussion: """
-        Starts this ycli's 'serve' as a child process on 127.0.0.1 (fresh data directory, durability normal) and N replicas (journaled stores in a temporary folder) that connect to one room with our WebSocket transport (?ack=1). Profiles: none (edit offline, then connect: fresh handshakes); partition (connect, sync, drop every connection, edit apart, reconnect: the heal). Figures from the connect/heal until every replica and the server hold the union's state: convergeMs; wireBytes (frames the replicas sent + messages the server sent, from its /metrics) against minimalBytes (the structs and deletes each replica and the server lacked of the union); messages; journal writes of the replicas per received update.
+        Starts this ycli's 'serve' as a child process on 127.0.0.1 (fresh data directory, durability normal) and N replicas (journaled stores in a temporary folder) that connect to one room with our WebSocket transport (?ack=1). Profiles: none (edit offline, then connect: fresh handshakes); partition (connect, sync, drop every connection, edit apart, reconnect: the heal). Figures from the connect/heal until every replica and the server hold the union's state: convergeMs; wireBytes (frames the replicas sent + messages the server sent, from its /metrics) against minimalBytes (the diff of the union each replica and the server lacked, as Yjs computes it for a state vector: the structs it lacked and the whole delete set) and lackedBytes (only the structs and deletes it lacked); messages; journal writes of the replicas per received update.
         """
     )
 
@@ -67,8 +67,13 @@ struct ConvergeServerCommand: AsyncParsableCommand {
         }
         let union = YDoc(gc: true)
         for r in reps { try union.applyUpdate(await r.encodeStateAsUpdate()) }
-        var minimal = try MinimalDiff.size(of: union, for: try await server.state("converge"))
-        for r in reps { minimal += try MinimalDiff.size(of: union, for: await r.encodeStateAsUpdate()) }
+        let serverHeld = try await server.state("converge")
+        var minimal = union.encodeStateAsUpdate(since: try Updates.stateVector(of: serverHeld)).count
+        var lacked = try MinimalDiff.size(of: union, for: serverHeld)
+        for r in reps {
+            minimal += union.encodeStateAsUpdate(since: await r.stateVector).count
+            lacked += try MinimalDiff.size(of: union, for: await r.encodeStateAsUpdate())
+        }
         let target = union.stateVector
 
         var before: [ReplicaStats] = []
@@ -105,7 +110,7 @@ struct ConvergeServerCommand: AsyncParsableCommand {
             let object: [String: Any] = [
                 "transport": "websocket", "replicas": replicas, "edits": edits, "profile": profile, "seed": seed,
                 "convergeMs": convergeMs, "wireBytes": wire, "serverBytesSent": serverBytes, "minimalBytes": minimal,
-                "wireRatio": ratio, "messages": messages, "updatesApplied": applied, "journalWrites": writes,
+                "wireRatio": ratio, "lackedBytes": lacked, "wireLackedRatio": lacked == 0 ? 0 : Double(wire) / Double(lacked), "messages": messages, "updatesApplied": applied, "journalWrites": writes,
                 "journalWritesPerUpdate": applied == 0 ? 0 : Double(writes) / Double(applied),
                 "finalStateBytes": union.encodeStateAsUpdate().count, "converged": true,
             ]
@@ -115,7 +120,7 @@ struct ConvergeServerCommand: AsyncParsableCommand {
             Console.out("""
             replicas     \(replicas) around ycli serve (WebSocket, 127.0.0.1), profile \(profile), \(edits) random edits each
             converge     \(formatFixed(convergeMs, 1)) ms after the \(profile == "partition" ? "heal" : "connect")
-            wire bytes   \(wire) (server sent \(serverBytes)) = \(formatFixed(ratio, 3))x minimal \(minimal)
+            wire bytes   \(wire) (server sent \(serverBytes)) = \(formatFixed(ratio, 3))x minimal \(minimal), \(formatFixed(Double(wire) / Double(max(1, lacked)), 3))x lacked \(lacked)
             messages     \(messages)
             journal      \(writes) writes for \(applied) received updates
 
