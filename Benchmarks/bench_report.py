@@ -27,7 +27,7 @@ B4X_METRICS = [m for m in CRDT_METRICS if m[0] != "avgUpdateBytes"]
 
 PLOTS = {"crdt": "crdt-time.svg", "b4": "b4-replay.svg", "converge": "converge-time-vs-replicas.svg",
          "converge-wire": "converge-wire-ratio-vs-replicas.svg", "b4x": "b4x-time.svg",
-         "server": "server-latency.svg"}
+         "server": "server-latency.svg", "server-dist": "server-latency-distribution.svg"}
 
 
 def ratio(a, b):
@@ -168,6 +168,7 @@ def server_section(records):
         theirs = {x["clients"]: x for x in r["peers"].get("pycrdt-websocket", []) if "error" not in x}
         o = r.get("options", {})
         out += [f"![fan-out latency](plots/{PLOTS['server']})\n",
+                f"![fan-out latency distribution](plots/{PLOTS['server-dist']})\n",
                 f"Fan-out: {o.get('updates', '?')} updates at {o.get('rate', '?')}/s for latency, {o.get('senders', '?')} "
                 f"senders × {o.get('burst', '?')} updates for throughput; our journal durability {o.get('durability', '?')}; "
                 "pycrdt-websocket's server measured by the same command in the same run.\n",
@@ -354,6 +355,17 @@ def plots(doc):
                 theirs.append(other.get(x["clients"], {}).get(key))
         out[PLOTS["server"]] = svg_plot.grouped_bars("Fan-out latency over WebSockets", cats,
                                                      {"ysync (ycli serve)": ours, "pycrdt-websocket": theirs}, "ms")
+        # Latency distribution: x = 1 / (1 - percentile) on a log axis (2 = p50, 100 = p99).
+        dist = {}
+        for peer, label in (("ysync", "ysync"), ("pycrdt-websocket", "pycrdt-websocket")):
+            for x in r["peers"].get(peer, []):
+                if "error" in x or not x.get("latencyPercentilesMs"):
+                    continue
+                dist[f"{label}, {x['clients']} clients"] = [(1 / (1 - p), ms) for p, ms in x["latencyPercentilesMs"]]
+        if dist:
+            out[PLOTS["server-dist"]] = svg_plot.line_chart(
+                "Fan-out latency distribution", dist, "1 / (1 - percentile): 2 = p50, 10 = p90, 100 = p99, 1000 = p99.9",
+                "latency (ms)")
     return out
 
 

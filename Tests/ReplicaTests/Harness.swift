@@ -155,3 +155,14 @@ func waitForQuiet(_ replicas: [Replica], quiet: Double = 0.15, timeout: Double =
         try? await Task.sleep(for: .milliseconds(10))
     }
 }
+
+/// Polls `condition` every 10 ms for at most `timeout` seconds; true once it holds. (Confirmations
+/// go out after a quiet delay, which a loaded machine stretches: wait for them, not for silence.)
+func eventually(timeout: Double = 10, _ condition: () async -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return await condition()
+}

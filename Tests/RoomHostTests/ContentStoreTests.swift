@@ -4,24 +4,6 @@ import Foundation
 import RoomHost
 import Testing
 
-/// A fresh directory for one test's database, removed afterwards.
-private final class ContentStoreTempDir {
-    let path: String
-
-    init(_ name: String = #function) {
-        let base = FileManager.default.temporaryDirectory.path
-        let safe = name.filter { $0.isLetter || $0.isNumber }
-        var template = Array("\(base)/ysync-content-\(safe)-XXXXXX".utf8CString)
-        let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(p != nil, "mkdtemp failed")
-        path = String(cString: p!)
-    }
-
-    var db: String { path + "/content.db" }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// Raw SQL on the test database, for rows the store's API would never write.
 private func sql(_ path: String, _ statement: String) {
     var db: OpaquePointer?
@@ -60,8 +42,8 @@ private func text(of update: [UInt8]) throws -> String {
     // MARK: load chain with real files
 
     @Test func yDocPresentLoadsTheUpdate() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
         let update = textUpdate("from yDoc")
         try store.insert(ContentRecord(id: "doc-1", type: "document", slug: "hello", body: "from body",
                                        yDocBase64: ContentStore.encodeBase64(update)))
@@ -74,19 +56,19 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func onlyBodyLoadsText() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
         try store.insert(ContentRecord(id: "doc-2", body: "# Title\nline"))
         let result = ContentStore.initialContent(for: try store.lookup("doc-2"))
         #expect(result == LoadChainResult(content: .text("# Title\nline"), warning: nil))
     }
 
     @Test func neitherLoadsEmpty() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
         try store.insert(ContentRecord(id: "doc-3", slug: "s"))
-        sql(dir.db, "INSERT INTO contentResource VALUES ('null-yDoc', 'document', '{\"yDoc\": null, \"body\": null}')")
-        sql(dir.db, "INSERT INTO contentResource VALUES ('null-fields', 'document', NULL)")
+        sql(dir.contentDB, "INSERT INTO contentResource VALUES ('null-yDoc', 'document', '{\"yDoc\": null, \"body\": null}')")
+        sql(dir.contentDB, "INSERT INTO contentResource VALUES ('null-fields', 'document', NULL)")
         for id in ["doc-3", "null-yDoc", "null-fields"] {
             let record = try #require(try store.lookup(id))
             #expect(record.yDocBase64 == nil && record.body == nil)
@@ -98,8 +80,8 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func corruptBase64FallsBackToBodyWithWarning() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
         try store.insert(ContentRecord(id: "doc-4", slug: "notes", body: "fallback", yDocBase64: "AQID!!not base64"))
         let result = ContentStore.initialContent(for: try store.lookup("doc-4"))
         #expect(result.content == .text("fallback"))
@@ -107,8 +89,8 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func validBase64ButGarbageUpdateFallsBack() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
         // 0xFF... is a huge group count: the decoder refuses it.
         let garbage = ContentStore.encodeBase64([0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3])
         try store.insert(ContentRecord(id: "doc-5", body: "fallback", yDocBase64: garbage))
@@ -129,9 +111,9 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func yDocOfTheWrongJSONTypeIsReported() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
-        sql(dir.db, "INSERT INTO contentResource VALUES ('n', 'document', '{\"yDoc\": 42, \"body\": \"text\", \"slug\": [1]}')")
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
+        sql(dir.contentDB, "INSERT INTO contentResource VALUES ('n', 'document', '{\"yDoc\": 42, \"body\": \"text\", \"slug\": [1]}')")
         let record = try #require(try store.lookup("n"))
         #expect(record.yDocBase64 == nil && record.slug == nil)
         #expect(record.ignoredFields == ["slug is a JSON array", "yDoc is a JSON integer"])
@@ -148,13 +130,13 @@ private func text(of update: [UInt8]) throws -> String {
     // MARK: lookup
 
     @Test func lookupBySlug() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
         try store.insert(ContentRecord(id: "b-id", slug: "shared", body: "second"))
         try store.insert(ContentRecord(id: "a-id", slug: "shared", body: "first"))
         try store.insert(ContentRecord(id: "c-id", slug: "my-page", body: "page"))
         // A row with broken fields must not break slug lookups of the others.
-        sql(dir.db, "INSERT INTO contentResource VALUES ('broken', 'document', 'not json')")
+        sql(dir.contentDB, "INSERT INTO contentResource VALUES ('broken', 'document', 'not json')")
         #expect(try store.lookup("my-page")?.id == "c-id")
         #expect(try store.lookup("my-page")?.body == "page")
         #expect(try store.lookup("shared")?.id == "a-id", "several rows share a slug: smallest id")
@@ -167,15 +149,15 @@ private func text(of update: [UInt8]) throws -> String {
     // MARK: write-back
 
     @Test func writeBackPreservesOtherKeys() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
-        sql(dir.db, """
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
+        sql(dir.contentDB, """
             INSERT INTO contentResource VALUES ('p1', 'page',
               '{"title":"Hello \\"world\\"","slug":"hello","body":"old","yDoc":null,"tags":["a","b"],"n":1.50,"meta":{"x":true}}')
             """)
         let update = textUpdate("new text")
         try store.writeBack(id: "p1", yDocBase64: ContentStore.encodeBase64(update), body: "new text")
-        let fields = try #require(fieldsText(dir.db, id: "p1"))
+        let fields = try #require(fieldsText(dir.contentDB, id: "p1"))
         // Every other key is kept as it was, in order; only yDoc and body changed.
         #expect(fields == #"{"title":"Hello \"world\"","slug":"hello","body":"new text","yDoc":"\#(ContentStore.encodeBase64(update))","tags":["a","b"],"n":1.50,"meta":{"x":true}}"#)
         let record = try #require(try store.lookup("hello"))
@@ -187,11 +169,11 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func writeBackInsertsNewIdAndFillsNullFields() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
         try store.writeBack(id: "fresh", yDocBase64: "AAA=", body: "")
         #expect(try store.lookup("fresh") == ContentRecord(id: "fresh", type: "document", slug: nil, body: "", yDocBase64: "AAA="))
-        sql(dir.db, "INSERT INTO contentResource VALUES ('nullfields', 'document', NULL)")
+        sql(dir.contentDB, "INSERT INTO contentResource VALUES ('nullfields', 'document', NULL)")
         try store.writeBack(id: "nullfields", yDocBase64: "AAA=", body: "b")
         #expect(try store.lookup("nullfields")?.body == "b")
     }
@@ -199,17 +181,17 @@ private func text(of update: [UInt8]) throws -> String {
     // MARK: errors
 
     @Test func fieldsNotJSONIsATypedError() throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
-        sql(dir.db, "INSERT INTO contentResource VALUES ('bad', 'document', '{\"body\": unquoted}')")
-        sql(dir.db, "INSERT INTO contentResource VALUES ('arr', 'document', '[1, 2]')")
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
+        sql(dir.contentDB, "INSERT INTO contentResource VALUES ('bad', 'document', '{\"body\": unquoted}')")
+        sql(dir.contentDB, "INSERT INTO contentResource VALUES ('arr', 'document', '[1, 2]')")
         #expect(throws: ContentStoreError.badFields(id: "bad", reason: "is not valid JSON")) { try store.lookup("bad") }
         #expect(throws: ContentStoreError.badFields(id: "arr", reason: "is a JSON array, not an object")) { try store.lookup("arr") }
         // Write-back refuses too and leaves the row untouched.
         #expect(throws: ContentStoreError.badFields(id: "bad", reason: "is not valid JSON")) {
             try store.writeBack(id: "bad", yDocBase64: "AAA=", body: "x")
         }
-        #expect(fieldsText(dir.db, id: "bad") == "{\"body\": unquoted}")
+        #expect(fieldsText(dir.contentDB, id: "bad") == "{\"body\": unquoted}")
         // And the store still works afterwards (the failed write-back's transaction was closed).
         try store.writeBack(id: "ok", yDocBase64: "AAA=", body: "x")
         #expect(try store.lookup("ok")?.body == "x")
@@ -217,10 +199,10 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func openErrors() throws {
-        let dir = ContentStoreTempDir()
-        #expect(throws: ContentStoreError.self) { try ContentStore(path: dir.db) }  // missing file, no create
-        sql(dir.db, "CREATE TABLE other(x)")
-        #expect(throws: ContentStoreError.open(path: dir.db, reason: "no table contentResource")) { try ContentStore(path: dir.db) }
+        let dir = RoomTempDir()
+        #expect(throws: ContentStoreError.self) { try ContentStore(path: dir.contentDB) }  // missing file, no create
+        sql(dir.contentDB, "CREATE TABLE other(x)")
+        #expect(throws: ContentStoreError.open(path: dir.contentDB, reason: "no table contentResource")) { try ContentStore(path: dir.contentDB) }
         let notADB = dir.path + "/garbage.db"
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: notADB))
         do {
@@ -239,8 +221,8 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func concurrentUseIsSerialised() async throws {
-        let dir = ContentStoreTempDir()
-        let store = try ContentStore(path: dir.db, create: true)
+        let dir = RoomTempDir()
+        let store = try ContentStore(path: dir.contentDB, create: true)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<8 {
                 group.addTask {

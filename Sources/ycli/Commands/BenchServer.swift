@@ -195,6 +195,8 @@ struct ServerBenchCommand: AsyncParsableCommand {
         result["latencyP50Ms"] = pct(0.5)
         result["latencyP99Ms"] = pct(0.99)
         result["latencyMaxMs"] = latencies.last ?? .nan
+        // The distribution, for a percentile plot: [percentile, ms] pairs.
+        result["latencyPercentilesMs"] = [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999].map { [$0, pct($0)] }
         result["deliveries"] = latencies.count
         result["lostDeliveries"] = lost
 

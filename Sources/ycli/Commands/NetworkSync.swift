@@ -5,9 +5,6 @@ import Journal
 import Replica
 import Sync
 
-#if canImport(ReplicaServer)
-import ReplicaServer
-
 /// `ycli sync STORE URL [--watch]`.
 struct NetworkSync {
     let store: StoreOptions
@@ -16,7 +13,12 @@ struct NetworkSync {
     let waitForAck: Bool
     let timeout: Double
     let json: Bool
+}
 
+#if canImport(ReplicaServer)
+import ReplicaServer
+
+extension NetworkSync {
     func run(watch: Bool) async throws {
         guard url.hasPrefix("ws://") || url.hasPrefix("wss://") else {
             throw CLIError("\(url) is not a WebSocket URL (ws://HOST:PORT/parties/main/ROOM)")
@@ -199,14 +201,7 @@ extension Replica {
     }
 }
 #else
-struct NetworkSync {
-    let store: StoreOptions
-    let url: String
-    let token: String?
-    let waitForAck: Bool
-    let timeout: Double
-    let json: Bool
-
+extension NetworkSync {
     func run(watch: Bool) async throws {
         throw CLIError("this ycli was built without the server and its WebSocket client (YSYNC_CORE_ONLY=1)")
     }

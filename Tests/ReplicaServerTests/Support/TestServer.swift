@@ -18,7 +18,7 @@ enum TestFailure: Error, CustomStringConvertible {
 }
 
 /// Polls `condition` every 20 ms for at most `seconds`.
-func eventually(_ what: String, within seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+func eventually(_ what: String, within seconds: Double = 30, _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if try await condition() { return }
