@@ -7,6 +7,8 @@ import RoomHost
 /// Runs one WebSocket connection of a room: joins it, feeds it every message, writes what the
 /// room queues, and leaves it when either side closes.
 struct RoomSocket {
+    private enum Side: Sendable { case writer, reader, timeout }
+
     let host: RoomHost
     let limits: RoomLimits
     let logger: Logger
@@ -25,15 +27,29 @@ struct RoomSocket {
         let connection = WebSocketRoomConnection(maxQueued: limits.maxQueuedFrames)
         let member = await room.join(connection, options: options)
 
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await Self.write(connection, to: outbound) }
-            if let member {
-                group.addTask {
-                    await Self.read(inbound, into: room, as: member, maxMessage: limits.maxFrameBytes, logger: logger)
-                }
+        await withTaskGroup(of: Side.self) { group in
+            group.addTask {
+                await Self.write(connection, to: outbound)
+                return .writer
             }
-            // Whichever ends first (peer closed, or we closed it) ends the connection.
-            await group.next()
+            group.addTask {
+                if let member {
+                    await Self.read(inbound, into: room, as: member, maxMessage: limits.maxFrameBytes, logger: logger)
+                } else {
+                    do { for try await _ in inbound {} } catch {}  // refused: wait for the peer's close
+                }
+                return .reader
+            }
+            // We closed it (a limit, shutdown): keep reading, for at most 2 s, until the peer
+            // answers the close. Closing the socket while it still sends would reset the
+            // connection, and the peer would never see our close code.
+            if await group.next() == .writer {
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(2))
+                    return .timeout
+                }
+                _ = await group.next()
+            }
             group.cancelAll()
         }
         connection.finish()

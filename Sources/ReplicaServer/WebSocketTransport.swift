@@ -24,7 +24,6 @@ public final class WebSocketTransport: Transport, @unchecked Sendable {
     private let lock = NSLock()
     private var isClosed = false
     private var closeInfo: (code: Int, reason: String?)?
-    private var runner: Task<Void, Never>?
 
     enum Outgoing: Sendable {
         case binary([UInt8])
@@ -56,7 +55,8 @@ public final class WebSocketTransport: Transport, @unchecked Sendable {
         if let token { config.additionalHeaders[.authorization] = "Bearer \(token)" }
 
         let opened = OneShot<Result<Void, Error>>()
-        let runner = Task {
+        // Runs the connection until either side closes it.
+        Task {
             do {
                 let close = try await WebSocketClient.connect(url: url, configuration: config, logger: logger) { inbound, outbound, _ in
                     opened.fulfil(.success(()))
@@ -93,7 +93,6 @@ public final class WebSocketTransport: Transport, @unchecked Sendable {
             textSink.finish()
             transport.markClosed()
         }
-        transport.runner = runner
         switch await opened.value {
         case .success: return transport
         case let .failure(error): throw error
@@ -119,11 +118,6 @@ public final class WebSocketTransport: Transport, @unchecked Sendable {
         outbox.yield(.close)
         outbox.finish()
         markClosed()
-    }
-
-    /// Waits until the connection has ended (after `close`, or when the server closed it).
-    public func waitClosed() async {
-        await runner?.value
     }
 
     private func markClosed() {

@@ -121,9 +121,9 @@ public actor Room {
         idleSince = nil
         counters.add("ysync_connections_total")
         for f in greeting { send(.binary(f), to: id) }
-        let states = awareness.encodeFullUpdate()
-        if states.first != 0 {  // count 0: nobody to announce
-            send(.binary(awareness.awarenessMessage(clients: awareness.states.keys.sorted())), to: id)
+        let present = awareness.states.keys.sorted()
+        if !present.isEmpty {  // y-websocket sends awareness on connect only when someone is there
+            send(.binary(awareness.awarenessMessage(clients: present)), to: id)
         }
         startAwarenessTimer()
         log(.debug, "room \(name): \(id) \(options.label) joined (\(options.access.rawValue)\(options.durableAcks ? ", acks" : ""))")

@@ -36,11 +36,6 @@ public final class ServerCounters: @unchecked Sendable {
         return values[Key(name: name, labels: labels)] ?? 0
     }
 
-    /// Sum over every label set of `name`.
-    public func total(_ name: String) -> Double {
-        snapshot().filter { $0.key.name == name }.reduce(0) { $0 + $1.value }
-    }
-
     public func snapshot() -> [Key: Double] {
         lock.lock()
         defer { lock.unlock() }

@@ -47,15 +47,6 @@ public struct MetricFamily: Sendable, Equatable {
     }
 }
 
-/// The metrics of one scrape, in the order they are rendered.
-public struct MetricsSnapshot: Sendable, Equatable {
-    public var families: [MetricFamily]
-
-    public init(_ families: [MetricFamily] = []) { self.families = families }
-
-    public var text: String { ServerMetrics.render(families) }
-}
-
 public enum ServerMetrics {
     /// The Content-Type of `render`'s output.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"

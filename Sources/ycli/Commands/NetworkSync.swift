@@ -55,6 +55,10 @@ extension NetworkSync {
 
         var session = SyncSession()
         var sentStep2 = false, sentContent = false, acknowledged = false
+        // Without acknowledgements: a step 1 sent after our step 2 and its answer (a server
+        // handles a connection's messages in order) show the server has processed our step 2.
+        // Every step 1 gets one step 2, in order: ours at the start, then the barrier.
+        var barrierSent = false, barrierAnswered = false, step2Received = 0
         var serverSV: StateVector?
         var applied = 0, unchanged = 0
         for f in session.start(s.doc) { try await transport.send(f) }
@@ -69,6 +73,10 @@ extension NetworkSync {
                     serverSV = try? StateVector(decoding: bytes)
                     if sentContent { acknowledged = true }
                 }
+                if case .syncStep2? = message {
+                    step2Received += 1
+                    if barrierSent, step2Received >= 2 { barrierAnswered = true }
+                }
                 for f in output.send {
                     try await transport.send(f)
                     // Our handshake step 2 (the answer to the server's greeting) carries what the
@@ -82,7 +90,11 @@ extension NetworkSync {
                 for update in output.apply {
                     if try s.apply(update, origin: "sync \(url)") != nil { applied += 1 } else { unchanged += 1 }
                 }
-                if session.isSynced, sentStep2, !sentContent || acknowledged || !waitForAck { break }
+                if !waitForAck, sentStep2, !barrierSent {
+                    try await transport.send(SyncMessage.syncStep1(stateVector: s.doc.encodeStateVector()).encoded())
+                    barrierSent = true
+                }
+                if session.isSynced, sentStep2, !sentContent || (waitForAck ? acknowledged : barrierAnswered) { break }
             }
         } catch let error as CLIError {
             await transport.close()
@@ -91,7 +103,7 @@ extension NetworkSync {
             // The connection failed: report below like a close.
         }
         await transport.close()
-        guard session.isSynced, sentStep2, !sentContent || acknowledged || !waitForAck else {
+        guard session.isSynced, sentStep2, !sentContent || (waitForAck ? acknowledged : barrierAnswered) else {
             let close = transport.serverClose.map { " (server closed: \($0.code) \($0.reason ?? ""))" } ?? ""
             throw CLIError("sync with \(url) did not complete within \(Int(timeout)) s\(close); local changes are kept, run it again")
         }
