@@ -158,7 +158,7 @@ func waitForQuiet(_ replicas: [Replica], quiet: Double = 0.15, timeout: Double =
 
 /// Polls `condition` every 10 ms for at most `timeout` seconds; true once it holds. (Confirmations
 /// go out after a quiet delay, which a loaded machine stretches: wait for them, not for silence.)
-func eventually(timeout: Double = 10, _ condition: () async -> Bool) async -> Bool {
+func eventually(timeout: Double = 30, _ condition: () async -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if await condition() { return true }
