@@ -53,9 +53,11 @@ final class BenchServerProcess {
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
-            let deadline = Date().addingTimeInterval(15)
+            let deadline = Date().addingTimeInterval(5)
             while process.isRunning, Date() < deadline { usleep(20_000) }
-            if process.isRunning { process.terminate() }
+            // pycrdt-websocket's server does not always stop on SIGTERM: never leave it behind.
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
         }
         if let dataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) }
     }
