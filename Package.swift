@@ -20,23 +20,23 @@ var dependencies: [Package.Dependency] = [
 var targets: [Target] = [
     .target(name: "CRDT"),
     .target(name: "TestSupport", dependencies: ["CRDT"], path: "Tests/TestSupport", exclude: ["pycrdt_peer.py"]),
+    // What ycli and ysync-bench both print and read: JSON output, console, file bytes, formatting.
+    .target(name: "CLISupport"),
     // zlib (gzip traces) and glibc's mallinfo2 (heap figures), as header-only system modules.
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
     .systemLibrary(name: "CMallocInfo", path: "Sources/CMallocInfo"),
-    // Trace loading and replay (code points -> UTF-16) for `ycli bench trace`, unit-tested on its own.
-    .target(name: "TraceKit", dependencies: ["CRDT", "CZlib", "CMallocInfo"]),
     // The update journal: liblz4 and libsqlite3 as system modules (apt: liblz4-dev, libsqlite3-dev).
     .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
     .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
     .target(name: "Journal", dependencies: ["CRDT", "CLZ4", "CSQLite"]),
     // Child process of the crash-safety tests: appends until killed.
-    .executableTarget(name: "JournalCrashWorker", dependencies: ["Journal", "CRDT"]),
+    .executableTarget(name: "JournalCrashWorker", dependencies: ["Journal", "CRDT"], path: "Tests/JournalCrashWorker"),
     .testTarget(name: "JournalTests", dependencies: ["Journal", "CRDT", "CSQLite", "TestSupport"]),
     .executableTarget(
         name: "ycli",
-        dependencies: ["CRDT", "TraceKit", "Journal", "Sync", "Replica", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: ["CRDT", "CLISupport", "Journal", "Sync", "Replica", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
-    .testTarget(name: "TraceKitTests", dependencies: ["TraceKit", "CRDT"]),
+    .testTarget(name: "TraceKitTests", dependencies: ["TraceKit", "CLISupport", "CRDT"]),
     .testTarget(name: "CRDTTests", dependencies: ["CRDT", "TestSupport"]),
     // Runs the built ycli binary on temporary stores (build everything first: swift build --build-tests).
     .testTarget(name: "ycliTests", dependencies: ["CRDT", "TestSupport"]),
@@ -49,6 +49,17 @@ var targets: [Target] = [
     // A document + its journal + its sync sessions (offline-first; reconnect with backoff).
     .target(name: "Replica", dependencies: ["CRDT", "Journal", "Sync"]),
     .testTarget(name: "ReplicaTests", dependencies: ["Replica", "Sync", "Journal", "CRDT", "TestSupport", "TraceKit"]),
+]
+
+// Benchmarks, outside the product: trace loading and replay (code points -> UTF-16, concurrent
+// traces over replicas) and the `ysync-bench` executable that scripts/bench-all.sh drives.
+targets += [
+    .target(name: "TraceKit", dependencies: ["CRDT", "Replica", "CLISupport", "CZlib", "CMallocInfo"],
+            path: "Benchmarks/Sources/TraceKit"),
+    .executableTarget(name: "ysync-bench", dependencies: [
+        "CRDT", "CLISupport", "TraceKit", "Journal", "Sync", "Replica",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ], path: "Benchmarks/Sources/ysync-bench"),
 ]
 
 // Room hosting without any network code (rooms, content store, limits, metrics): tested in the
@@ -85,6 +96,9 @@ if !coreOnly {
     ]
     if let ycli = targets.first(where: { $0.name == "ycli" }) {
         ycli.dependencies += ["ReplicaServer", "RoomHost", .product(name: "Logging", package: "swift-log")]
+    }
+    if let bench = targets.first(where: { $0.name == "ysync-bench" }) {
+        bench.dependencies += ["ReplicaServer"]
     }
 }
 

@@ -9,11 +9,11 @@ Scenarios (names for --only):
   crdt      crdt-benchmarks B1.1-B3.4 (or single ids: B1.4, or groups: B2)  ysync, pycrdt, loro
   b4        every sequential trace (Benchmarks/trace_bench.py's measurement) ysync, pycrdt, loro
   b4x100    a trace replayed K times into one document (crdt-benchmarks B4x100) ysync, pycrdt, loro
-  converge  `ycli bench converge`: random workloads (2-64 replicas) and the concurrent traces, per
+  converge  `ysync-bench converge`: random workloads (2-64 replicas) and the concurrent traces, per
             fault profile                                                     ysync only
-  journal   `ycli bench journal`                          ysync, pycrdt-store (per-commit appends)
-  server    `ycli bench server` (fan-out: ycli serve vs pycrdt-websocket) and `ycli bench
-            converge-server` (replicas over WebSockets), when this ycli has them (not in a
+  journal   `ysync-bench journal`                          ysync, pycrdt-store (per-commit appends)
+  server    `ysync-bench server` (fan-out: ycli serve vs pycrdt-websocket) and `ycli bench
+            converge-server` (replicas over WebSockets), when this ysync-bench has them (not in a
             YSYNC_CORE_ONLY build: then "not available in this build")
 
 Writes Benchmarks/results/all.json, Benchmarks/RESULTS.md and Benchmarks/plots/*.svg (with --quick
@@ -100,7 +100,7 @@ def crdt_scenario(sid, ctx):
     rec = {"group": "crdt", "id": sid, "title": crdt_workload.TITLES.get(sid, sid), "peers": {}}
 
     def body(rec):
-        cmds = {"ysync": [ctx.ycli, "bench", "crdt", "--json", *common],
+        cmds = {"ysync": [ctx.bench, "crdt", "--json", *common],
                 "pycrdt": [sys.executable, CRDT_PEER, "pycrdt", *common],
                 "loro": [sys.executable, CRDT_PEER, "loro", *common]}
         errors = []
@@ -138,7 +138,7 @@ def b4_scenario(name, ctx):
     def body(rec):
         targs = argparse.Namespace(client_id=1, text="text", repeat=a.trace_repeat, load_repeat=a.load_repeat,
                                    timeout=a.timeout)
-        _, res = trace_bench.bench_trace(os.path.join(ctx.seq_dir, name + ".json.gz"), ctx.ycli, targs, ctx.tmp)
+        _, res = trace_bench.bench_trace(os.path.join(ctx.seq_dir, name + ".json.gz"), ctx.bench, targs, ctx.tmp)
         rec["peers"] = {"ysync": res["ours"], "pycrdt": res["pycrdt"], "loro": res["loro"]}
 
     return guarded(rec, body)
@@ -154,7 +154,7 @@ def b4x_scenario(ctx):
         if not os.path.exists(path):
             raise Failure(f"no trace {path}")
         common = ["--only", "B4x", "--trace", path, "--times", str(a.b4x_times)]
-        cmds = {"ysync": [ctx.ycli, "bench", "crdt", "--json", *common],
+        cmds = {"ysync": [ctx.bench, "crdt", "--json", *common],
                 "pycrdt": [sys.executable, CRDT_PEER, "pycrdt", *common],
                 "loro": [sys.executable, CRDT_PEER, "loro", *common]}
         errors = []
@@ -176,7 +176,7 @@ def b4x_scenario(ctx):
 def converge_scenario(workload, replicas, profile, ctx):
     """workload: 'random' or a concurrent trace name."""
     a = ctx.args
-    cmd = [ctx.ycli, "bench", "converge", "--json", "--profile", profile, "--seed", str(a.seed)]
+    cmd = [ctx.bench, "converge", "--json", "--profile", profile, "--seed", str(a.seed)]
     if workload == "random":
         cmd += ["--replicas", str(replicas), "--edits", str(a.edits)]
         sid = f"random/{replicas}/{profile}"
@@ -188,7 +188,7 @@ def converge_scenario(workload, replicas, profile, ctx):
 
     def body(rec):
         r = run_json(cmd, a.timeout)
-        # `ycli bench converge` exits non-zero unless every replica reached the union's state vector.
+        # `ysync-bench converge` exits non-zero unless every replica reached the union's state vector.
         r["converged"] = r.get("replicas", 0) >= 2 and r.get("convergeMs") is not None
         rec["peers"]["ysync"] = r
         if not r["converged"]:
@@ -200,7 +200,7 @@ def converge_scenario(workload, replicas, profile, ctx):
 def journal_scenario(ctx):
     a = ctx.args
     name = a.journal_trace
-    cmd = [ctx.ycli, "bench", "journal", "--json", "--per-commit", str(a.per_commit), "--open-repeat",
+    cmd = [ctx.bench, "journal", "--json", "--per-commit", str(a.per_commit), "--open-repeat",
            str(a.open_repeat), os.path.join(ctx.seq_dir, name + ".json.gz")]
     peer_cmd = [sys.executable, JOURNAL_PEER, os.path.join(ctx.seq_dir, name + ".json.gz"), "--count", str(a.per_commit)]
     rec = {"group": "journal", "id": name, "title": f"Journal {name}", "peers": {},
@@ -214,18 +214,18 @@ def journal_scenario(ctx):
     return guarded(rec, body)
 
 
-def has_bench(ycli, name):
-    """Whether this ycli has `bench NAME`. ArgumentParser answers an unknown subcommand's --help with
-    the parent's help and exit 0: the usage line tells whether `bench NAME` itself answered."""
+def has_bench(bench, name):
+    """Whether this ysync-bench has `NAME`. ArgumentParser answers an unknown subcommand's --help with
+    the parent's help and exit 0: the usage line tells whether `NAME` itself answered."""
     try:
-        h = subprocess.run([ycli, "bench", name, "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        h = subprocess.run([bench, name, "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return h.returncode == 0 and f"USAGE: ycli bench {name}" in h.stdout
+    return h.returncode == 0 and f"USAGE: ysync-bench {name}" in h.stdout
 
 
-SERVER_UNAVAILABLE = "not available in this build (no `ycli bench server`: a YSYNC_CORE_ONLY build leaves the server out)"
+SERVER_UNAVAILABLE = "not available in this build (no `ysync-bench server`: a YSYNC_CORE_ONLY build leaves the server out)"
 
 
 def server_unavailable():
@@ -234,10 +234,10 @@ def server_unavailable():
 
 
 def server_fanout_scenario(ctx):
-    """`ycli bench server`: fan-out latency, updates/s and memory of `ycli serve` and of
+    """`ysync-bench server`: fan-out latency, updates/s and memory of `ycli serve` and of
     pycrdt-websocket's server under the same load (the command runs both)."""
     a = ctx.args
-    cmd = [ctx.ycli, "bench", "server", "--json", "--python", sys.executable,
+    cmd = [ctx.bench, "server", "--json", "--python", sys.executable,
            "--pyws-server", os.path.join(REPO, "Tests", "ReplicaServerTests", "peers", "pyws_server.py")]
     if a.quick:
         cmd += ["--clients", "4", "--updates", "20", "--rate", "100", "--senders", "2", "--burst", "20",
@@ -260,9 +260,9 @@ def server_fanout_scenario(ctx):
 
 
 def converge_server_scenario(replicas, profile, ctx):
-    """`ycli bench converge-server`: replicas reconnect through `ycli serve` over WebSockets."""
+    """`ysync-bench converge-server`: replicas reconnect through `ycli serve` over WebSockets."""
     a = ctx.args
-    cmd = [ctx.ycli, "bench", "converge-server", "--json", "--replicas", str(replicas), "--profile", profile,
+    cmd = [ctx.bench, "converge-server", "--json", "--replicas", str(replicas), "--profile", profile,
            "--edits", str(a.edits), "--seed", str(a.seed)]
     rec = {"group": "server", "id": f"converge/{replicas}/{profile}", "workload": "random", "profile": profile,
            "peers": {}, "peerNote": "pycrdt-websocket has no replica with a journal to reconnect"}
@@ -285,7 +285,8 @@ def parse_args(argv):
                     "exit 1 unless every scenario produced results and every replica converged")
     ap.add_argument("--only", nargs="+", metavar="SCENARIO", help=f"groups ({', '.join(GROUPS)}) or crdt ids "
                     "(B1.4) or crdt groups (B2)")
-    ap.add_argument("--ycli", help="use this ycli (debug is fine for --quick) instead of a release build")
+    ap.add_argument("--bench", help="use this ysync-bench, with its ycli beside it (debug is fine for --quick), "
+                    "instead of a release build")
     ap.add_argument("--scratch-path", help="swift build --scratch-path for the release build")
     ap.add_argument("--traces", help="traces directory with sequential/ and concurrent/ "
                     "(default $YSYNC_TRACES or <repo>/../shared/traces)")
@@ -355,10 +356,10 @@ def main(argv):
     base = a.traces or os.environ.get("YSYNC_TRACES") or os.path.join(os.path.dirname(REPO), "shared", "traces")
     ctx.seq_dir, ctx.conc_dir = os.path.join(base, "sequential"), os.path.join(base, "concurrent")
     vers = trace_bench.versions()  # exits early when pycrdt / loro are missing
-    ctx.ycli = os.path.abspath(a.ycli) if a.ycli else trace_bench.build_ycli(a.scratch_path)
-    if not os.access(ctx.ycli, os.X_OK):
-        trace_bench.die(f"no executable ycli at {ctx.ycli}")
-    vers["ycli"] = ctx.ycli
+    ctx.bench = os.path.abspath(a.bench) if a.bench else trace_bench.build_bench(a.scratch_path)
+    if not os.access(ctx.bench, os.X_OK):
+        trace_bench.die(f"no executable ysync-bench at {ctx.bench}")
+    vers["ysyncBench"] = ctx.bench
     started = datetime.datetime.now(datetime.timezone.utc)
     t_start = time.perf_counter()
 
@@ -366,7 +367,7 @@ def main(argv):
     conc = sorted(f.removesuffix(".json.gz") for f in os.listdir(ctx.conc_dir)) if os.path.isdir(ctx.conc_dir) else []
     if a.quick:
         seq_b4 = [n for n in trace_bench.QUICK_TRACES[:1] if n in seq]
-        conc = conc[-1:]  # one concurrent trace, profile none (a debug ycli replays one in ~25 s)
+        conc = conc[-1:]  # one concurrent trace, profile none (a debug build replays one in ~25 s)
     else:
         seq_b4 = seq
     jobs = []
@@ -390,9 +391,9 @@ def main(argv):
     if "journal" in g:
         jobs.append((f"journal {a.journal_trace}", lambda: journal_scenario(ctx)))
     if "server" in g:
-        if has_bench(ctx.ycli, "server"):
+        if has_bench(ctx.bench, "server"):
             jobs.append(("server fan-out (ycli serve and pycrdt-websocket)", lambda: server_fanout_scenario(ctx)))
-        if has_bench(ctx.ycli, "converge-server"):
+        if has_bench(ctx.bench, "converge-server"):
             for profile in ("none", "partition"):
                 for r in a.replicas:
                     jobs.append((f"server converge {r} replicas {profile}",

@@ -30,6 +30,11 @@ PLOTS = {"crdt": "crdt-time.svg", "b4": "b4-replay.svg", "converge": "converge-t
          "server": "server-latency.svg", "server-dist": "server-latency-distribution.svg"}
 
 
+
+def bench_path(versions):
+    """The benchmark binary of a run (results written before ysync-bench existed name ycli)."""
+    return versions.get("ysyncBench") or versions.get("ycli", "?")
+
 def ratio(a, b):
     if a is None or b is None or not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or b == 0:
         return "n/a"
@@ -207,7 +212,7 @@ def markdown(doc):
         + ("; **quick mode** (small sizes: a harness check, not a measurement)" if doc["quick"] else ""),
         f"- Machine: {m['nproc']} cores ({m['cpu']}), {(m['memTotalBytes'] or 0) / 2**30:.0f} GiB RAM, Linux {m['kernel']}",
         f"- Versions: {v['swift']}; ysync {v['ysyncCommit']}; pycrdt {v['pycrdt']}; loro {v['loro']}; Python {v['python']}",
-        f"- ycli: `{os.path.relpath(v['ycli'], os.path.dirname(HERE)) if v['ycli'].startswith(os.path.dirname(HERE)) else v['ycli']}`",
+        f"- ysync-bench: `{os.path.relpath(bench_path(v), os.path.dirname(HERE)) if bench_path(v).startswith(os.path.dirname(HERE)) else bench_path(v)}`",
         "- Every figure below was produced by this run; ratios are ysync / peer (for times and sizes, below 1 = "
         "ysync faster or smaller).",
         "",
@@ -251,7 +256,7 @@ def markdown(doc):
         lines += peer_table(b4x, B4X_METRICS)
     conv = by_group(doc, "converge")
     if conv:
-        lines += ["## Convergence over the faulty in-memory transport (`ycli bench converge`)\n",
+        lines += ["## Convergence over the faulty in-memory transport (`ysync-bench converge`)\n",
                   f"![time to converge vs replicas](plots/{PLOTS['converge']})\n",
                   f"![wire bytes / minimal vs replicas](plots/{PLOTS['converge-wire']})\n",
                   f"Random workload: {o['edits']} edits per replica made apart; concurrent traces: one replica per "
@@ -262,10 +267,10 @@ def markdown(doc):
         lines += converge_table(conv)
     jr = by_group(doc, "journal")
     if jr:
-        lines += ["## Journal (`ycli bench journal`)\n"] + journal_table(jr)
+        lines += ["## Journal (`ysync-bench journal`)\n"] + journal_table(jr)
     srv = by_group(doc, "server")
     if srv:
-        lines += ["## Server over WebSockets (`ycli bench server`, `ycli bench converge-server`)\n"]
+        lines += ["## Server over WebSockets (`ysync-bench server`, `ysync-bench converge-server`)\n"]
         lines += server_section(srv)
     lines += [NOTES]
     return "\n".join(lines)
@@ -282,7 +287,7 @@ NOTES = """## Method
   generator per scenario, so the inputs differ from crdt-benchmarks' lib0 PRNG but are the same for
   every peer; the cross-check table proves it). Client ids are 1, 2, … (Yjs picks random 32-bit ids:
   its updates are a few bytes larger per struct).
-- Peers: ysync `ycli bench crdt`; pycrdt and loro Benchmarks/crdt_peer.py, one process per scenario
+- Peers: ysync `ysync-bench crdt`; pycrdt and loro Benchmarks/crdt_peer.py, one process per scenario
   and peer. pycrdt makes each call outside `with doc.transaction():` its own transaction, as Yjs does;
   loro commits after each op (B1) or after a client's batch (B2); B3's apply is one transaction in
   pycrdt, `import_batch` in loro. loro's documents and updates are its own format (snapshots carry

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Trace benchmark: ysync (`ycli bench trace`) next to pycrdt (yrs) and loro on every sequential
+"""Trace benchmark: ysync (`ysync-bench trace`) next to pycrdt (yrs) and loro on every sequential
 editing trace in ../shared/traces/sequential, measured in the same invocation.
 
     scripts/bench.sh                                   # setup + this script
     .venv/bin/python Benchmarks/trace_bench.py         # all traces
     .venv/bin/python Benchmarks/trace_bench.py --quick # 2 small traces
 
-Builds `swift build -c release --product ycli`, then per trace runs each peer in its own
-subprocess (ours: ycli; pycrdt and loro: Benchmarks/trace_peer.py) plus a fresh subprocess per
+Builds `swift build -c release --product ysync-bench`, then per trace runs each peer in its own
+subprocess (ours: ysync-bench; pycrdt and loro: Benchmarks/trace_peer.py) plus a fresh subprocess per
 Python peer for its memory figure. Prints Markdown tables with ratios, writes
 Benchmarks/results/trace-bench.json and Benchmarks/RESULTS-trace.md. See Benchmarks/README.md.
 """
@@ -107,30 +107,32 @@ def versions():
     return v
 
 
-def build_ycli(scratch_path):
-    cmd = ["swift", "build", "-c", "release", "--product", "ycli"]
-    if scratch_path:
-        cmd += ["--scratch-path", scratch_path]
-    print(f"building: {shlex.join(cmd)}", file=sys.stderr, flush=True)
+def build_bench(scratch_path):
+    """Release builds of ysync-bench and of the ycli beside it (the server benchmarks start
+    `ycli serve`); returns the path of ysync-bench."""
+    base = ["swift", "build", "-c", "release"] + (["--scratch-path", scratch_path] if scratch_path else [])
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if p.returncode != 0:
-        die(f"release build failed:\n{p.stdout[-4000:]}")
+    for product in ("ysync-bench", "ycli"):
+        cmd = base + ["--product", product]
+        print(f"building: {shlex.join(cmd)}", file=sys.stderr, flush=True)
+        p = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if p.returncode != 0:
+            die(f"release build failed:\n{p.stdout[-4000:]}")
     print(f"built in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    bin_dir = subprocess.run(cmd + ["--show-bin-path"], cwd=REPO, stdout=subprocess.PIPE, text=True).stdout.strip()
-    return os.path.join(bin_dir, "ycli")
+    bin_dir = subprocess.run(base + ["--show-bin-path"], cwd=REPO, stdout=subprocess.PIPE, text=True).stdout.strip()
+    return os.path.join(bin_dir, "ysync-bench")
 
 
 # ---------------------------------------------------------------------------------------------
 # Measuring
 
-def bench_trace(path, ycli, args, tmp):
+def bench_trace(path, bench, args, tmp):
     name = os.path.basename(path).removesuffix(".gz").removesuffix(".json")
     common = ["--client-id", str(args.client_id), "--text", args.text, "--repeat", str(args.repeat),
               "--load-repeat", str(args.load_repeat)]
     res = {}
     print(f"  {name}: ours", end="", file=sys.stderr, flush=True)
-    res["ours"] = run_json([ycli, "bench", "trace", "--json", *common, path], args.timeout, f"ycli on {name}")
+    res["ours"] = run_json([bench, "trace", "--json", *common, path], args.timeout, f"ysync-bench on {name}")
     for peer in ("pycrdt", "loro"):
         print(f", {peer}", end="", file=sys.stderr, flush=True)
         state = os.path.join(tmp, f"{name}.{peer}.state")
@@ -221,7 +223,7 @@ Notes on method:
   load figure excludes decoding its text state, and its encode of an untouched loaded doc can reuse
   the imported bytes.
 - Memory: heap bytes in use (glibc mallinfo2, uordblks + hblkhd) after minus before loading the
-  full state; ysync in the ycli process, pycrdt and loro in a fresh Python process each (both are
+  full state; ysync in the ysync-bench process, pycrdt and loro in a fresh Python process each (both are
   Rust extensions allocating through glibc malloc, which mallinfo2 sees; Python's own small objects
   are not counted). loro's figure is taken after reading its text once, so its lazy state is decoded.
   RSS deltas (in the JSON) are unreliable here: freed pages are reused.
@@ -241,7 +243,7 @@ def main():
     ap.add_argument("--load-repeat", type=int, default=10, help="timed loads and encodes; medians reported (default 10)")
     ap.add_argument("--client-id", type=int, default=1)
     ap.add_argument("--text", default="text", help="root text name (default: text)")
-    ap.add_argument("--ycli", help="use this ycli binary instead of building one")
+    ap.add_argument("--bench", help="use this ysync-bench binary instead of building one")
     ap.add_argument("--scratch-path", help="swift build --scratch-path for the release build")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per subprocess (default 1800)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write the results files")
@@ -268,14 +270,14 @@ def main():
         return 0
 
     vers = versions()  # fails early when pycrdt / loro are missing
-    ycli = args.ycli or build_ycli(args.scratch_path)
+    bench = args.bench or build_bench(args.scratch_path)
     machine = machine_info()
     started = datetime.datetime.now(datetime.timezone.utc)
     results = {}
     print(f"running {len(names)} trace(s):", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="trace-bench-") as tmp:
         for name in names:
-            n, res = bench_trace(os.path.join(trace_dir, name + ".json.gz"), ycli, args, tmp)
+            n, res = bench_trace(os.path.join(trace_dir, name + ".json.gz"), bench, args, tmp)
             results[n] = res
 
     if os.environ.get("YSYNC_BENCH_VIA_SCRIPT"):

@@ -1,3 +1,4 @@
+import CLISupport
 import CRDT
 
 /// Renders a decoded update as a human table or as detailed JSON.

@@ -1,3 +1,4 @@
+import CLISupport
 import ArgumentParser
 
 /// `ycli`: command-line tools over Yjs v1 updates and editing traces.
@@ -10,7 +11,7 @@ struct YCLI: AsyncParsableCommand {
             StoreInit.self, StoreInsert.self, StoreDelete.self, StoreWrite.self, StoreEdit.self, StoreCat.self,
             StoreStatus.self, StoreLog.self, StoreCompact.self, StoreHistory.self, StoreRestore.self, StoreVersion.self,
             StoreExport.self, StoreImport.self, StoreSync.self, JournalCommand.self,
-            UpdateCommand.self, BenchCommand.self,
+            UpdateCommand.self,
         ] + serverCommands
     )
 }

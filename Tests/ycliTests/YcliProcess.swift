@@ -33,34 +33,42 @@ enum YcliError: Error, CustomStringConvertible {
     }
 }
 
-/// Runs the ycli executable built next to the test bundle (the same build products directory:
-/// `swift build --build-tests` builds both), as a real child process.
-enum Ycli {
-    /// `$YCLI_BINARY`, else `ycli` in the directory of the running test binary (or, for a macOS
-    /// .xctest bundle, the directory holding the bundle), else `<repo>/.build/debug/ycli`.
-    static let binary: String? = {
+/// An executable of this package built next to the test bundle (the same build products
+/// directory: `swift build --build-tests` builds them all), run as a real child process.
+struct BuiltExecutable: Sendable {
+    /// The product name (`ycli`, `ysync-bench`).
+    let name: String
+    /// `$<overrideVariable>`, else `name` in the directory of the running test binary (or, for a
+    /// macOS .xctest bundle, the directory holding the bundle), else `<repo>/.build/debug/<name>`.
+    let binary: String?
+
+    init(_ name: String, overrideVariable: String) {
+        self.name = name
         let fm = FileManager.default
-        if let p = TestEnvironment.environment("YCLI_BINARY"), !p.isEmpty { return p }
+        if let p = TestEnvironment.environment(overrideVariable), !p.isEmpty {
+            binary = p
+            return
+        }
         var candidates: [URL] = []
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
-            candidates.append(dir.appendingPathComponent("ycli"))
+            candidates.append(dir.appendingPathComponent(name))
             dir = dir.deletingLastPathComponent()
         }
         for b in Bundle.allBundles where b.bundlePath.hasSuffix(".xctest") {
-            candidates.append(URL(fileURLWithPath: b.bundlePath).deletingLastPathComponent().appendingPathComponent("ycli"))
+            candidates.append(URL(fileURLWithPath: b.bundlePath).deletingLastPathComponent().appendingPathComponent(name))
         }
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(repo.appendingPathComponent(".build/debug/ycli"))
-        return candidates.first { fm.isExecutableFile(atPath: $0.path) }?.path
-    }()
+        candidates.append(repo.appendingPathComponent(".build/debug/\(name)"))
+        binary = candidates.first { fm.isExecutableFile(atPath: $0.path) }?.path
+    }
 
-    /// Runs `ycli args...` in `cwd` with `stdin` as standard input.
-    static func run(_ args: [String], cwd: String? = nil, stdin: [UInt8] = [], env: [String: String] = [:]) throws -> RunResult {
+    /// Runs `NAME args...` in `cwd` with `stdin` as standard input.
+    func run(_ args: [String], cwd: String? = nil, stdin: [UInt8] = [], env: [String: String] = [:]) throws -> RunResult {
         guard let binary else {
             throw YcliError.binaryMissing(
-                "the ycli executable was not found next to the test binary (\(CommandLine.arguments[0])): "
-                    + "build it with 'swift build --build-tests' before 'swift test --skip-build', or set YCLI_BINARY")
+                "the \(name) executable was not found next to the test binary (\(CommandLine.arguments[0])): "
+                    + "build it with 'swift build --build-tests' before 'swift test --skip-build'")
         }
         let tmp = FileManager.default.temporaryDirectory
         let id = UUID().uuidString
@@ -101,12 +109,17 @@ enum Ycli {
 
     /// Runs and requires success.
     @discardableResult
-    static func ok(_ args: [String], cwd: String? = nil, stdin: [UInt8] = [], env: [String: String] = [:]) throws -> RunResult {
+    func ok(_ args: [String], cwd: String? = nil, stdin: [UInt8] = [], env: [String: String] = [:]) throws -> RunResult {
         let r = try run(args, cwd: cwd, stdin: stdin, env: env)
-        if r.status != 0 { throw YcliError.failed("ycli \(args.joined(separator: " ")) failed: \(r)") }
+        if r.status != 0 { throw YcliError.failed("\(name) \(args.joined(separator: " ")) failed: \(r)") }
         return r
     }
 }
+
+/// The `ycli` under test (`$YCLI_BINARY` overrides).
+let Ycli = BuiltExecutable("ycli", overrideVariable: "YCLI_BINARY")
+/// The `ysync-bench` under test (`$YSYNC_BENCH_BINARY` overrides).
+let YsyncBench = BuiltExecutable("ysync-bench", overrideVariable: "YSYNC_BENCH_BINARY")
 
 /// A temporary directory, removed by `remove()`.
 final class TempDir {

@@ -1,3 +1,4 @@
+import CLISupport
 import CRDT
 
 /// Text and positions as the store commands see them: positions and counts are Unicode

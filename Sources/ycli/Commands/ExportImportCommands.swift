@@ -1,3 +1,4 @@
+import CLISupport
 import ArgumentParser
 import CRDT
 import Journal
@@ -122,6 +123,3 @@ struct StoreImport: ParsableCommand {
     }
 }
 
-func baseName(_ path: String) -> String {
-    path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
-}

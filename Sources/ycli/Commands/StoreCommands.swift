@@ -1,3 +1,4 @@
+import CLISupport
 import ArgumentParser
 import CRDT
 import Journal
@@ -179,16 +180,6 @@ func stateVectorJSON(_ sv: StateVector) -> JSON {
 func stateVectorText(_ sv: StateVector) -> String {
     if sv.isEmpty { return "(empty)" }
     return sv.clocks.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")
-}
-
-/// Aligned "label  value" lines.
-func table(_ rows: [(String, String)]) -> String {
-    let width = rows.map { $0.0.count }.max() ?? 0
-    return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }.joined(separator: "\n") + "\n"
-}
-
-func plural(_ n: Int, _ word: String, _ plural: String? = nil) -> String {
-    "\(n) " + (n == 1 ? word : (plural ?? word + "s"))
 }
 
 // MARK: - init

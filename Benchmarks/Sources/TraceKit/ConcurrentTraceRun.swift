@@ -1,3 +1,4 @@
+import Replica
 import CRDT
 
 /// Replays a concurrent editing trace with one `Replica` per agent (shared by the tests and

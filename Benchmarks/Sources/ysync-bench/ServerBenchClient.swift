@@ -1,3 +1,4 @@
+import CLISupport
 #if canImport(ReplicaServer)
 import CRDT
 import Foundation

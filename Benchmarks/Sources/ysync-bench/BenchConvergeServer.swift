@@ -1,3 +1,4 @@
+import CLISupport
 #if canImport(ReplicaServer)
 import ArgumentParser
 import CRDT
@@ -140,10 +141,9 @@ struct ConvergeServerCommand: AsyncParsableCommand {
 
 /// The HTTP API of a benchmarked server process.
 extension BenchServerProcess {
-    /// `ycli serve` (this executable) on a free port with `data` as its data directory.
+    /// `ycli serve` (see `YcliExecutable`) on a free port with `data` as its data directory.
     static func ysync(data: String, durability: String = "normal") throws -> BenchServerProcess {
-        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-        return try BenchServerProcess(name: "ysync", executable: me, arguments: [
+        try BenchServerProcess(name: "ysync", executable: try YcliExecutable.path(), arguments: [
             "serve", "--host", "127.0.0.1", "--port", "0", "--data", data, "--durability", durability,
             "--messages-per-second", "100000", "--log-level", "warning",
         ], dataDirectory: data)

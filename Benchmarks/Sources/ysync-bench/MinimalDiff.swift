@@ -1,3 +1,4 @@
+import CLISupport
 import CRDT
 
 /// The smallest update that brings a replica holding `state` up to `union`: the structs it lacks

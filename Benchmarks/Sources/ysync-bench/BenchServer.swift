@@ -1,3 +1,4 @@
+import CLISupport
 import ArgumentParser
 import Foundation
 
@@ -111,6 +112,12 @@ struct ServerBenchCommand: AsyncParsableCommand {
             Console.out(String(decoding: data, as: UTF8.self) + "\n")
         } else {
             Console.out(Self.table(results))
+        }
+        // A failed measurement is a failed run, whatever the table shows.
+        let failed = results.filter { $0["error"] != nil }.count
+        if failed > 0 {
+            Console.err("bench server: \(failed) of \(results.count) measurements failed\n")
+            throw ExitCode(1)
         }
     }
 

@@ -1,3 +1,4 @@
+import CLISupport
 /// The inputs of the crdt-benchmarks scenarios (dmonad/crdt-benchmarks B1–B3), generated from a
 /// fixed seed. Benchmarks/crdt_workload.py is the same generator in Python, draw for draw, so
 /// ysync, pycrdt and loro run identical edits; the driver checks that by comparing final contents.

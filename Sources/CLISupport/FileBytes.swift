@@ -18,14 +18,6 @@ public struct FileIOError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Whole-file reads and writes with POSIX calls, so that errors carry a plain reason
 /// ("No such file or directory") and `-` means standard input / output.
 public enum FileBytes {
-    public static func read(path: String) throws(TraceError) -> [UInt8] {
-        do {
-            return try readFile(path)
-        } catch {
-            throw .io(path: error.path, reason: error.reason)
-        }
-    }
-
     public static func readFile(_ path: String) throws(FileIOError) -> [UInt8] {
         let name = path == "-" ? "<stdin>" : path
         let fd: Int32

@@ -1,10 +1,14 @@
 import ArgumentParser
+import CLISupport
 import CRDT
 
-struct BenchCommand: ParsableCommand {
+/// `ysync-bench`: the benchmarks, outside the product (`ycli` keeps the user's commands only).
+/// `scripts/bench-all.sh` drives it next to the Python peers.
+@main
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Benchmarks.",
+        commandName: "ysync-bench",
+        abstract: "Benchmarks of ysync, run beside pycrdt, loro and pycrdt-websocket by scripts/bench-all.sh.",
         subcommands: [TraceCommand.self, JournalBench.self, ConvergeCommand.self, CrdtCommand.self] + serverBenchCommands
     )
 }
@@ -74,16 +78,3 @@ extension BenchCommand {
     }
 }
 
-/// `x` with `digits` decimals, without Foundation's String(format:).
-func formatFixed(_ x: Double, _ digits: Int) -> String {
-    guard x.isFinite else { return String(x) }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let negative = x < 0
-    let n = (abs(x) * scale).rounded()
-    let whole = Int64(n / scale)
-    var frac = String(Int64(n - Double(whole) * scale))
-    if digits == 0 { return (negative ? "-" : "") + String(whole) }
-    frac = String(repeating: "0", count: max(0, digits - frac.count)) + frac
-    return (negative ? "-" : "") + "\(whole).\(frac)"
-}

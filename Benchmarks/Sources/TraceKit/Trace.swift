@@ -1,3 +1,4 @@
+import CLISupport
 import Foundation
 
 /// One splice of a sequential editing trace: delete `deleteCount` code points at `position`,

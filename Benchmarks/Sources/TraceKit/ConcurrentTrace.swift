@@ -1,3 +1,4 @@
+import CLISupport
 import Foundation
 
 /// A concurrent editing trace (`josephg/editing-traces`, kind "concurrent"): transactions by
