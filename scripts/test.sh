@@ -8,6 +8,8 @@ scripts/setup.sh
 export YSYNC_PYTHON="$PWD/.venv/bin/python"
 
 swift build --build-tests
+# The man page generator that scripts/install.sh uses (its test runs the script).
+swift build --product generate-manual
 set +e
 # One test at a time: many tests start processes or servers and wait on timers; run all at once
 # on 2 cores, tests that block a thread (child processes) starve the others' timers (seen: a

@@ -375,18 +375,21 @@ public actor Replica {
         if seq != nil { scheduleConfirmation(id) }
     }
 
-    /// Streams what the document emitted to every session (each cuts it to what its peer lacks).
-    /// Returns the emitted updates as one (nil: none).
+    /// Streams each update the document emitted (one per transaction, in order) to every session;
+    /// each cuts it to what its peer lacks. Never merged, so nothing can be lost to a merge.
+    /// Returns the updates as one (nil: none).
     private func broadcast(_ updates: [[UInt8]], source: Int?) -> [UInt8]? {
-        guard !updates.isEmpty else { return nil }
-        let update: [UInt8]
-        if updates.count == 1 { update = updates[0] } else { update = (try? Updates.merge(updates)) ?? updates[0] }
-        guard let coverage = try? UpdateCoverage(update: update) else { return update }
-        for id in links.keys.sorted() {
-            guard links[id] != nil else { continue }
-            for f in links[id]!.session.localUpdate(update, coverage: coverage) { send(f, to: id, kind: .update) }
+        for update in updates {
+            // Written by this document's own encoder a moment ago: it always decodes.
+            let coverage = try! UpdateCoverage(update: update)
+            for id in links.keys.sorted() {
+                guard links[id] != nil else { continue }
+                for f in links[id]!.session.localUpdate(update, coverage: coverage) { send(f, to: id, kind: .update) }
+            }
         }
-        return update
+        if updates.count <= 1 { return updates.first }
+        // Valid updates from our own encoder always merge (merge fails only on undecodable input).
+        return try! Updates.merge(updates)
     }
 
     private func confirmUnits(_ sv: StateVector) {

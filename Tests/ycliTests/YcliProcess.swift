@@ -63,6 +63,12 @@ struct BuiltExecutable: Sendable {
         binary = candidates.first { fm.isExecutableFile(atPath: $0.path) }?.path
     }
 
+    /// A given program (e.g. `/bin/bash` for the project's scripts).
+    init(_ name: String, binary: String) {
+        self.name = name
+        self.binary = binary
+    }
+
     /// Runs `NAME args...` in `cwd` with `stdin` as standard input.
     func run(_ args: [String], cwd: String? = nil, stdin: [UInt8] = [], env: [String: String] = [:]) throws -> RunResult {
         guard let binary else {

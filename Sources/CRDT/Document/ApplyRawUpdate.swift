@@ -21,7 +21,7 @@ extension DocStore {
         var nameRoot = [Int32](repeating: -1, count: u.names.count)
 
         // Queues by ascending client id; the highest is visited first.
-        var queues = u.groups.sorted { u.clients[Int($0.client)] < u.clients[Int($1.client)] }
+        let queues = u.groups.sorted { u.clients[Int($0.client)] < u.clients[Int($1.client)] }
         var next = queues.map { $0.range.lowerBound }
         var queueOfSlot = [Int](repeating: -1, count: u.clients.count)
         for (i, q) in queues.enumerated() { queueOfSlot[Int(q.client)] = i }

@@ -20,11 +20,11 @@ public struct YMap {
     }
 
     public func set(_ key: String, _ value: YAny) {
-        doc.mutate { $0.mapSet(type, key: key, content: .any([value])) }
+        _ = doc.mutate { $0.mapSet(type, key: key, content: .any([value])) }
     }
 
     public func setBinary(_ key: String, _ bytes: [UInt8]) {
-        doc.mutate { $0.mapSet(type, key: key, content: .binary(bytes)) }
+        _ = doc.mutate { $0.mapSet(type, key: key, content: .binary(bytes)) }
     }
 
     @discardableResult public func setText(_ key: String) -> YText {
