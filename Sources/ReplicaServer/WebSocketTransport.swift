@@ -6,7 +6,9 @@ import NIOWebSocket
 import Sync
 
 public enum WebSocketTransportError: Error, CustomStringConvertible, Sendable {
+    /// The connection or its WebSocket upgrade failed; `reason` is one plain phrase.
     case connectFailed(url: String, reason: String)
+    /// What the failure says to a user.
     public var description: String {
         switch self {
         case let .connectFailed(url, reason): "cannot connect to \(url): \(reason)"
@@ -87,7 +89,7 @@ public final class WebSocketTransport: Transport, @unchecked Sendable {
                 opened.fulfil(.failure(WebSocketTransportError.connectFailed(url: url, reason: "closed during the upgrade")))
                 frameSink.finish()
             } catch {
-                opened.fulfil(.failure(WebSocketTransportError.connectFailed(url: url, reason: "\(error)")))
+                opened.fulfil(.failure(WebSocketTransportError.connectFailed(url: url, reason: ConnectFailure.reason(error))))
                 frameSink.finish(throwing: error)
             }
             textSink.finish()

@@ -40,19 +40,27 @@ extension NetworkSync {
 
     /// Handshake, exchange, then wait for the server's acknowledgement of our step 2: a step 1
     /// that arrives after it (a server journals before it acknowledges).
+    /// Every network step (connect, upgrade, handshake, acknowledgement) runs inside the one
+    /// `--timeout`; the message names the step that ran out.
     private func runOnce() async throws {
+        let step = SyncStep("opening the store")
+        let me = self
+        try await withDeadline(seconds: timeout, step: step, what: "sync with \(url)") {
+            try await me.exchange(step)
+        }
+    }
+
+    private func exchange(_ step: SyncStep) async throws {
         let s = try StoreSession.open(store, writing: true)
         defer { s.close() }
         let before = s.doc.stateVector
         let transport: WebSocketTransport
-        do { transport = try await WebSocketTransport.connect(url: dialURL(), token: token) } catch {
-            throw CLIError("\(error)")
+        step.set("connecting (TCP and the WebSocket upgrade)")
+        do { transport = try await WebSocketTransport.connect(url: dialURL(), token: token) } catch let e as WebSocketTransportError {
+            guard case let .connectFailed(_, reason) = e else { throw CLIError("\(e)") }
+            throw CLIError("cannot connect to \(url): \(reason)")
         }
-        let deadline = Task {
-            try await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
-            await transport.close()
-        }
-        defer { deadline.cancel() }
+        step.set("waiting for the server's handshake (sync step 1 and 2)")
 
         var session = SyncSession()
         var sentStep2 = false, sentContent = false, acknowledged = false
@@ -91,6 +99,10 @@ extension NetworkSync {
                 for update in output.apply {
                     if try s.apply(update, origin: "sync \(url)") != nil { applied += 1 } else { unchanged += 1 }
                 }
+                if sentStep2, sentContent {
+                    step.set(waitForAck ? "waiting for the server to acknowledge our changes (journaled)"
+                                        : "waiting for the answer to our barrier step 1 (--no-ack)")
+                }
                 if !waitForAck, sentStep2, !barrierSent {
                     try await transport.send(SyncMessage.syncStep1(stateVector: s.doc.encodeStateVector()).encoded())
                     barrierSent = true
@@ -106,7 +118,7 @@ extension NetworkSync {
         await transport.close()
         guard session.isSynced, sentStep2, !sentContent || (waitForAck ? acknowledged : barrierAnswered) else {
             let close = transport.serverClose.map { " (server closed: \($0.code) \($0.reason ?? ""))" } ?? ""
-            throw CLIError("sync with \(url) did not complete within \(Int(timeout)) s\(close); local changes are kept, run it again")
+            throw CLIError("sync with \(url) ended while \(step.current)\(close); local changes are kept, run it again")
         }
 
         var unsynced = UnsyncedCount(client: s.doc.clientID, metaValue: try? s.journal.meta(UnsyncedCount.metaKey))

@@ -102,11 +102,32 @@ struct ServeCommand: AsyncParsableCommand {
         do { server = try await ReplicaServer(config: config, logger: logger) } catch { throw CLIError("\(error)") }
         logger.info("data directory \(config.dataDirectory); CORS origins \(origins.joined(separator: ", "))\(config.contentDatabase.map { "; content store \($0)" } ?? "")")
         let boundHost = config.host
-        try await server.run { port in
-            // One line on stdout for scripts and tests that start the server with --port 0.
-            Console.out("{\"listening\": true, \"host\": \"\(boundHost)\", \"port\": \(port)}\n")
+        do {
+            try await server.run { port in
+                // One line on stdout for scripts and tests that start the server with --port 0.
+                Console.out("{\"listening\": true, \"host\": \"\(boundHost)\", \"port\": \(port)}\n")
+            }
+        } catch {
+            throw CLIError(Self.startFailure(error, host: config.host, port: config.port))
         }
         logger.info("stopped; every room persisted")
+    }
+}
+
+extension ServeCommand {
+    /// A failure to listen, said in one sentence that names the address (no errno text).
+    static func startFailure(_ error: any Error, host: String, port: Int) -> String {
+        let text = "\(error)"
+        if text.contains("Address already in use") || text.contains("errno: 98") {
+            return "cannot listen on \(host):\(port): the address is already in use (another server there? choose another --port)"
+        }
+        if text.contains("Permission denied") || text.contains("errno: 13") {
+            return "cannot listen on \(host):\(port): permission denied (ports below 1024 need privileges)"
+        }
+        if text.contains("Cannot assign requested address") || text.contains("errno: 99") {
+            return "cannot listen on \(host):\(port): no interface has that address (check --host)"
+        }
+        return "cannot serve on \(host):\(port): \(text)"
     }
 }
 
