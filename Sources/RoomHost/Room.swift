@@ -114,7 +114,10 @@ public actor Room {
         nextMember += 1
         // Room connections are ordered and lossless while they live (WebSocket): later step 2
         // answers need not repeat what the connection was already sent.
-        var member = Member(session: SyncSession(options: .init(reliableDelivery: true)), connection: connection, options: options,
+        // Messages to a connection stay under the server's own frame limit: a larger step 2 or
+        // update goes in several valid updates (a client with the same limit can take them).
+        let sessionOptions = SyncSession.Options(reliableDelivery: true, maxUpdateBytes: config.limits.maxFrameBytes)
+        var member = Member(session: SyncSession(options: sessionOptions), connection: connection, options: options,
                             limiter: RateLimiter(perSecond: config.limits.messagesPerSecond, burst: config.limits.messageBurst))
         let greeting = member.session.start(store.doc, now: now)
         members[id] = member

@@ -82,12 +82,17 @@ public struct SyncSession: Sendable {
         /// sent (structs and deletes); otherwise (default) every step 2 is the diff against the
         /// declared vector with our whole delete set, which is what repairs a lossy link.
         public var reliableDelivery: Bool
+        /// The peer's (or transport's) largest message: a step 2 or update above it is sent as
+        /// several valid updates under it (`Updates.split`; the first keeps the step 2 type).
+        /// Nil: no limit.
+        public var maxUpdateBytes: Int?
         public init(handshakeRetry: Double = 2, resyncInterval: Double? = nil, trimKnownStructs: Bool = true,
-                    reliableDelivery: Bool = false) {
+                    reliableDelivery: Bool = false, maxUpdateBytes: Int? = nil) {
             self.handshakeRetry = handshakeRetry
             self.resyncInterval = resyncInterval
             self.trimKnownStructs = trimKnownStructs
             self.reliableDelivery = reliableDelivery
+            self.maxUpdateBytes = maxUpdateBytes.map { max(256, $0) }
         }
     }
 
@@ -156,7 +161,14 @@ public struct SyncSession: Sendable {
         peer = known
         stats.updatesSent += 1
         stats.updateBytesSent += payload.count
-        return [count(SyncMessage.update(payload).encoded())]
+        return pieces(of: payload).map { count(SyncMessage.update($0).encoded()) }
+    }
+
+    /// `payload` cut under `maxUpdateBytes` (room for the message header left), or whole.
+    private func pieces(of payload: [UInt8]) -> [[UInt8]] {
+        guard let limit = options.maxUpdateBytes, payload.count > limit - 16 else { return [payload] }
+        // Our own encoding: it decodes (a failure would be a bug; then it goes whole).
+        return (try? Updates.split(payload, maxBytes: limit - 16)) ?? [payload]
     }
 
     /// An awareness frame (counted as sent).
@@ -233,7 +245,10 @@ public struct SyncSession: Sendable {
             if !next.isDenied {
                 next.stats.step2Sent += 1
                 next.stats.updateBytesSent += diff.count
-                out.send.append(next.count(SyncMessage.syncStep2(update: diff).encoded()))
+                // Over the limit: the first piece is the step 2, the rest follow as updates.
+                let parts = next.pieces(of: diff)
+                out.send.append(next.count(SyncMessage.syncStep2(update: parts[0]).encoded()))
+                for part in parts.dropFirst() { out.send.append(next.count(SyncMessage.update(part).encoded())) }
             }
         case let .syncStep2(update), let .update(update):
             let cov = try UpdateCoverage(update: update)

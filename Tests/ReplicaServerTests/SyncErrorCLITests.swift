@@ -87,3 +87,39 @@ struct SyncErrorCLITests {
         expectPlain(r.err)
     }
 }
+
+/// A store larger than the server's message limit syncs in pieces, both ways.
+@Suite("ycli sync of a large store", .serialized)
+struct LargeStoreSyncCLITests {
+    @Test("a store of ~600 KB syncs through a 64 KiB frame limit and reaches a fresh store; too big a message is explained")
+    func syncsInPieces() async throws {
+        let dir = try makeTempDir("ycli-large")
+        let a = dir + "/a.ystore", fresh = dir + "/fresh.ystore"
+        try await YcliBinary.ok(["init", a])
+        // Many lines of varied text (astral characters included), one edit: one large item.
+        var text = ""
+        for i in 0..<12_000 { text += "line \(i): the quick brown fox 😀 jumps\n" }
+        let file = dir + "/text.txt"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        try await YcliBinary.ok(["write", a, file])
+
+        let (server, port) = try await YcliBinary.serve(["--data", dir + "/server", "--max-frame-bytes", "65536"])
+        defer { server.stop() }
+        let url = "ws://127.0.0.1:\(port)/parties/main/big"
+        // The default of 1 MiB is over this server's limit: refused, and said so.
+        let refused = try await YcliBinary.run(["sync", a, url, "--timeout", "20"])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("1009 message too big"), "\(refused.err)")
+        #expect(refused.err.contains("--max-message-bytes"), "\(refused.err)")
+
+        let synced = try await YcliBinary.ok(["sync", a, url, "--max-message-bytes", "60000", "--json", "--timeout", "60"])
+        #expect(synced.out.contains("\"acknowledged\":true"), "\(synced.out)")
+        #expect(synced.out.contains("\"unsyncedChanges\":0"), "\(synced.out)")
+        let served = try await httpRequest(port: port, "GET", "/parties/main/big/text").text
+        #expect(served == text)
+        // The server sends it back in pieces under its own limit.
+        try await YcliBinary.ok(["init", fresh])
+        try await YcliBinary.ok(["sync", fresh, url, "--timeout", "60"])
+        #expect(try await YcliBinary.ok(["cat", fresh]).out == text)
+    }
+}

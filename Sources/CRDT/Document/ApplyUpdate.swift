@@ -26,7 +26,13 @@ extension DocStore {
                 for (client, clock) in rest.missing where pendingMissing[client].map({ $0 > clock }) ?? true {
                     pendingMissing[client] = clock
                 }
-                pendingStructs = Updates.merge([pending, rest.update])
+                let merged = Updates.merge([pending, rest.update])
+                pendingStructs = merged
+                // A dependency of one part may sit in the other (the pieces of one split update
+                // arriving shuffled): when the merged pending holds structs that continue a
+                // client's state at a clock it misses, integrating it together can resolve them.
+                // (Yjs 13 retries only on its missing map and stays stuck here.)
+                if !retry { retry = Self.pendingContinuesMissing(merged, pendingMissing, state: state(of:)) }
             }
         } else if let rest {
             pendingStructs = rest.update
@@ -45,6 +51,17 @@ extension DocStore {
             pendingMissing = [:]
             integrateUpdate(DecodedUpdate(groups: pending.groups, deleteSet: DeleteSet()))
         }
+    }
+
+    /// Whether `pending` has a group for a client with a missing dependency that starts at or
+    /// below that client's state (so integrating `pending` as one update makes progress).
+    static func pendingContinuesMissing(_ pending: DecodedUpdate, _ missing: [ClientID: Clock],
+                                        state: (ClientID) -> Clock) -> Bool {
+        for g in pending.groups {
+            guard missing[g.client] != nil, let first = g.structs.first(where: { !$0.isSkip }) else { continue }
+            if first.id.clock <= state(g.client) { return true }
+        }
+        return false
     }
 
     /// An item sent without its parent takes parent and key from its neighbours (the right

@@ -13,11 +13,13 @@ struct NetworkSync {
     let token: String?
     let waitForAck: Bool
     let timeout: Double
+    let maxMessageBytes: Int
     let json: Bool
 }
 
 #if canImport(ReplicaServer)
 import ReplicaServer
+import RoomHost
 
 extension NetworkSync {
     func run(watch: Bool) async throws {
@@ -62,13 +64,21 @@ extension NetworkSync {
         }
         step.set("waiting for the server's handshake (sync step 1 and 2)")
 
-        var session = SyncSession()
+        var session = SyncSession(options: .init(reliableDelivery: true, maxUpdateBytes: maxMessageBytes))
         var sentStep2 = false, sentContent = false, acknowledged = false
         // Without acknowledgements: a step 1 sent after our step 2 and its answer (a server
         // handles a connection's messages in order) show the server has processed our step 2.
         // Every step 1 gets one step 2, in order: ours at the start, then the barrier.
         var barrierSent = false, barrierAnswered = false, step2Received = 0
         var serverSV: StateVector?
+        // The server's greeting (its first step 1): we are done receiving once we hold all it
+        // held then (its step 2 may come in several pieces).
+        var greetingSV: StateVector?
+        func holdsGreeting() -> Bool {
+            guard let g = greetingSV else { return false }
+            let local = s.doc.stateVector
+            return g.clocks.allSatisfy { local[$0.key] >= $0.value }
+        }
         var applied = 0, unchanged = 0
         for f in session.start(s.doc) { try await transport.send(f) }
         do {
@@ -80,7 +90,13 @@ extension NetworkSync {
                 }
                 if case let .syncStep1(bytes)? = message {
                     serverSV = try? StateVector(decoding: bytes)
-                    if sentContent { acknowledged = true }
+                    if greetingSV == nil { greetingSV = serverSV }
+                    // Acknowledged once the server's journaled state holds every struct we
+                    // hold: a store sent in several pieces gets an ack per piece. Our deletes
+                    // travel before the structs (`Updates.split`), so they are in by then.
+                    if sentContent, let sv = serverSV, s.doc.stateVector.clocks.allSatisfy({ sv[$0.key] >= $0.value }) {
+                        acknowledged = true
+                    }
                 }
                 if case .syncStep2? = message {
                     step2Received += 1
@@ -107,7 +123,7 @@ extension NetworkSync {
                     try await transport.send(SyncMessage.syncStep1(stateVector: s.doc.encodeStateVector()).encoded())
                     barrierSent = true
                 }
-                if session.isSynced, sentStep2, !sentContent || (waitForAck ? acknowledged : barrierAnswered) { break }
+                if session.isSynced, sentStep2, holdsGreeting(), !sentContent || (waitForAck ? acknowledged : barrierAnswered) { break }
             }
         } catch let error as CLIError {
             await transport.close()
@@ -116,8 +132,8 @@ extension NetworkSync {
             // The connection failed: report below like a close.
         }
         await transport.close()
-        guard session.isSynced, sentStep2, !sentContent || (waitForAck ? acknowledged : barrierAnswered) else {
-            let close = transport.serverClose.map { " (server closed: \($0.code) \($0.reason ?? ""))" } ?? ""
+        guard session.isSynced, sentStep2, holdsGreeting(), !sentContent || (waitForAck ? acknowledged : barrierAnswered) else {
+            let close = transport.serverClose.map { Self.describeClose(code: $0.code, reason: $0.reason) } ?? ""
             throw CLIError("sync with \(url) ended while \(step.current)\(close); local changes are kept, run it again")
         }
 
@@ -148,6 +164,19 @@ extension NetworkSync {
         \(waitForAck ? "the server journaled our changes" : "not acknowledged (--no-ack)"); unsynced changes: \(remaining)
 
         """)
+    }
+
+    /// " (the server closed the connection: 1009 message too big, REASON; what to do)".
+    static func describeClose(code: Int, reason: String?) -> String {
+        let meaning = CloseCode(rawValue: UInt16(clamping: code)).description
+        let given = reason.flatMap { $0.isEmpty ? nil : ", " + $0 } ?? ""
+        let hint = switch code {
+        case 1009: "; send smaller messages with --max-message-bytes"
+        case 1008: "; check the token (--token or $YSYNC_TOKEN)"
+        case 1013, 4029: "; try again later"
+        default: ""
+        }
+        return " (the server closed the connection: \(meaning)\(given)\(hint))"
     }
 
     // MARK: watch

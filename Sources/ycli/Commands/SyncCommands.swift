@@ -39,18 +39,23 @@ struct StoreSync: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Give up a one-shot sync after this many seconds.", valueName: "SECONDS"))
     var timeout: Double = 30
 
+    @Option(name: .customLong("max-message-bytes"),
+            help: ArgumentHelp("Largest message sent to the server; more is sent in several valid updates (default 1 MiB, the limit of many hosted WebSocket servers).", valueName: "BYTES"))
+    var maxMessageBytes: Int = 1 << 20
+
     @Flag(help: "Print a JSON object.")
     var json = false
 
     func validate() throws {
         if (url == nil) == (viaFile == nil) { throw ValidationError("give either a server URL or --via-file DIR") }
+        if maxMessageBytes < 1024 { throw ValidationError("--max-message-bytes must be at least 1024") }
         if watch, url == nil { throw ValidationError("--watch needs a server URL") }
     }
 
     func run() async throws {
         if let url {
             try await NetworkSync(store: options, url: url, token: token ?? ProcessInfo.processInfo.environment["YSYNC_TOKEN"],
-                                  waitForAck: !noAck, timeout: timeout, json: json).run(watch: watch)
+                                  waitForAck: !noAck, timeout: timeout, maxMessageBytes: maxMessageBytes, json: json).run(watch: watch)
             return
         }
         try syncViaFolder(viaFile!)
