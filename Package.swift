@@ -36,7 +36,7 @@ var targets: [Target] = [
         name: "ycli",
         dependencies: ["CRDT", "CLISupport", "Journal", "Sync", "Replica", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
-    .testTarget(name: "TraceKitTests", dependencies: ["TraceKit", "CLISupport", "CRDT"]),
+    .testTarget(name: "TraceKitTests", dependencies: ["TraceKit", "CLISupport", "CRDT", "TestSupport"]),
     .testTarget(name: "CRDTTests", dependencies: ["CRDT", "TestSupport"]),
     // Runs the built ycli binary on temporary stores (build everything first: swift build --build-tests).
     .testTarget(name: "ycliTests", dependencies: ["CRDT", "TestSupport"]),

@@ -289,7 +289,7 @@ def parse_args(argv):
                     "instead of a release build")
     ap.add_argument("--scratch-path", help="swift build --scratch-path for the release build")
     ap.add_argument("--traces", help="traces directory with sequential/ and concurrent/ "
-                    "(default $YSYNC_TRACES or <repo>/../shared/traces)")
+                    "(default $YSYNC_TRACES or <repo>/Benchmarks/traces)")
     ap.add_argument("--out", help="output directory (default Benchmarks/, with --quick Benchmarks/results/quick/)")
     ap.add_argument("--no-write", action="store_true", help="print the report only")
     ap.add_argument("--n", type=int, help="N of B1-B3 (default 6000; quick 1000)")
@@ -353,7 +353,7 @@ def main(argv):
     a = parse_args(argv)
     ctx = Context()
     ctx.args = a
-    base = a.traces or os.environ.get("YSYNC_TRACES") or os.path.join(os.path.dirname(REPO), "shared", "traces")
+    base = a.traces or os.environ.get("YSYNC_TRACES") or os.path.join(REPO, "Benchmarks", "traces")
     ctx.seq_dir, ctx.conc_dir = os.path.join(base, "sequential"), os.path.join(base, "concurrent")
     vers = trace_bench.versions()  # exits early when pycrdt / loro are missing
     ctx.bench = os.path.abspath(a.bench) if a.bench else trace_bench.build_bench(a.scratch_path)

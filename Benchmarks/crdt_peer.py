@@ -3,7 +3,7 @@
 pycrdt or loro, printing the same JSON as `ycli bench crdt --json`.
 
     .venv/bin/python Benchmarks/crdt_peer.py pycrdt --only B1.1 B2.4
-    .venv/bin/python Benchmarks/crdt_peer.py loro --only B4x --trace ../shared/traces/sequential/sveltecomponent.json.gz --times 3
+    .venv/bin/python Benchmarks/crdt_peer.py loro --only B4x --trace Benchmarks/traces/sequential/sveltecomponent.json.gz --times 3
 
 Inputs: Benchmarks/crdt_workload.py (the same draws as ycli). Client ids as in ycli: 1 and 2 (B1,
 B2), i + 1 for B3 client i. Transactions: pycrdt makes each call outside `with doc.transaction():`

@@ -3,7 +3,7 @@
 appending a trace's per-transaction updates one write (= one SQLite commit) each, like the
 "per commit" run of `ycli bench journal`. Prints one JSON object.
 
-    .venv/bin/python Benchmarks/journal_peer.py ../shared/traces/sequential/automerge-paper.json.gz --count 5000
+    .venv/bin/python Benchmarks/journal_peer.py Benchmarks/traces/sequential/automerge-paper.json.gz --count 5000
 
 The updates are those of pycrdt replaying the trace's first --count patches (one transaction each;
 not timed). Timed: the --count writes; then a cold open (a new store object + apply_updates into a

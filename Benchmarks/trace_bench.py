@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Trace benchmark: ysync (`ysync-bench trace`) next to pycrdt (yrs) and loro on every sequential
-editing trace in ../shared/traces/sequential, measured in the same invocation.
+editing trace in Benchmarks/traces/sequential, measured in the same invocation.
 
     scripts/bench.sh                                   # setup + this script
     .venv/bin/python Benchmarks/trace_bench.py         # all traces
@@ -236,7 +236,7 @@ def main():
     ap = argparse.ArgumentParser(description="Trace benchmark: ysync vs pycrdt vs loro.")
     ap.add_argument("--quick", action="store_true", help=f"only {' and '.join(QUICK_TRACES)}")
     ap.add_argument("--traces", default=os.environ.get("YSYNC_TRACES_SEQUENTIAL"),
-                    help="directory of sequential traces (default: <repo>/../shared/traces/sequential, "
+                    help="directory of sequential traces (default: <repo>/Benchmarks/traces/sequential, "
                          "or $YSYNC_TRACES/sequential)")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="only these traces (names without .json.gz)")
     ap.add_argument("--repeat", type=int, default=3, help="timed replays per peer and trace; medians reported (default 3)")
@@ -251,12 +251,10 @@ def main():
 
     trace_dir = args.traces
     if not trace_dir:
-        base = os.environ.get("YSYNC_TRACES") or os.path.join(os.path.dirname(REPO), "shared", "traces")
+        base = os.environ.get("YSYNC_TRACES") or os.path.join(REPO, "Benchmarks", "traces")
         trace_dir = os.path.join(base, "sequential")
     if not os.path.isdir(trace_dir):
-        print(f"trace_bench: no traces at {trace_dir} (they live in ../shared/traces next to the repository); "
-              "skipping the benchmark", file=sys.stderr)
-        return 0
+        die(f"no traces at {trace_dir} (they live in Benchmarks/traces in the repository; restore them with git checkout)")
     names = sorted(f.removesuffix(".json.gz") for f in os.listdir(trace_dir) if f.endswith(".json.gz"))
     if args.quick:
         names = [n for n in QUICK_TRACES if n in names]

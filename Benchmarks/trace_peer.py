@@ -5,7 +5,7 @@ the same figures as `ycli bench trace --json`, as one JSON object on stdout.
 Run by trace_bench.py, one subprocess per peer and trace (and a second, fresh one for the memory
 figure). Usable on its own:
 
-    .venv/bin/python Benchmarks/trace_peer.py pycrdt ../shared/traces/sequential/sveltecomponent.json.gz
+    .venv/bin/python Benchmarks/trace_peer.py pycrdt Benchmarks/traces/sequential/sveltecomponent.json.gz
 
 Timings exclude reading, decompressing and parsing the trace, and the conversion of positions to
 each library's units (done beforehand): pycrdt's Text takes UTF-8 byte offsets, loro's

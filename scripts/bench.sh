@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trace benchmark: ysync vs pycrdt vs loro on every sequential trace in ../shared/traces/sequential.
+# Trace benchmark: ysync vs pycrdt vs loro on every sequential trace in Benchmarks/traces/sequential.
 # Sets the machine up (scripts/setup.sh: apt packages + .venv with pycrdt and loro), then runs
 # Benchmarks/trace_bench.py, which builds `ysync-bench` in release mode, prints a Markdown table and writes
 # Benchmarks/results/trace-bench.json and Benchmarks/RESULTS-trace.md.

@@ -4,7 +4,7 @@
 # PRODUCT: CRDTFuzz (default: update v1 codec, state vectors, lib0 any, JSON text, merge/diff)
 #          or SyncFuzz (y-protocols messages, awareness updates, a session fed hostile frames).
 # The corpus lives in Fuzz/corpus (CRDTFuzz) or Fuzz/corpus-sync (SyncFuzz), git-ignored, seeded
-# from ../shared/spec/fixtures and the spec's examples; crash files land in Fuzz/ as crash-*
+# from Tests/Fixtures and the spec's examples; crash files land in Fuzz/ as crash-*
 # (git-ignored). Replay one without libFuzzer:
 #   swift build --product CRDTFuzz && .build/debug/CRDTFuzz Fuzz/crash-<hash>
 set -euo pipefail
@@ -25,7 +25,7 @@ swift build --product "$product" --scratch-path .build-fuzz \
 corpus="$root/Fuzz/corpus"
 [ "$product" = SyncFuzz ] && corpus="$root/Fuzz/corpus-sync"
 mkdir -p "$corpus"
-fixtures="$root/../shared/spec/fixtures"
+fixtures="$root/Tests/Fixtures"
 if [ "$product" = SyncFuzz ]; then
     python3 - "$corpus" <<'PY'
 import hashlib, os, sys

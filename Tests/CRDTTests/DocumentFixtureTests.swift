@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import CRDT
 
 /// The recorded Yjs documents, applied to a real document (not just decoded).
@@ -13,7 +14,7 @@ import Testing
 
     static func entries() throws -> [FuzzEntry] {
         let url = CodecTestData.fixturesDir.appendingPathComponent("fuzz_yjs.json")
-        return try JSONDecoder().decode([FuzzEntry].self, from: Data(contentsOf: url))
+        return try JSONDecoder().decode([FuzzEntry].self, from: RepoData.read(url))
     }
 
     @Test func randomYjsSessionsGiveRecordedTextAndStateVector() throws {
@@ -59,14 +60,14 @@ import Testing
     }
 
     @Test func yjsFeatureFixturesIntegrateAndReencode() throws {
-        for (name, bytes) in CodecTestData.yjsFixtures where !name.hasPrefix("F8") {
+        for (name, bytes) in try CodecTestData.yjsFixtures where !name.hasPrefix("F8") {
             let doc = YDoc(clientID: 999)
             try doc.applyUpdate(bytes)
             #expect(!doc.hasPending, "\(name)")
             #expect(doc.encodeStateAsUpdate() == bytes, "\(name) does not re-encode to Yjs' bytes")
         }
         // F8: out of order, then complete.
-        let f = CodecTestData.yjsFixtures
+        let f = try CodecTestData.yjsFixtures
         let doc = YDoc(clientID: 999)
         try doc.applyUpdate(f["F8b"]!)
         try doc.applyUpdate(f["F8c"]!)

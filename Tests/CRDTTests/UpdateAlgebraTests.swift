@@ -101,7 +101,7 @@ fileprivate func pieces(_ u: DecodedUpdate, size: Int) -> [DecodedUpdate] {
     }
 
     @Test func pendingUpdatesF8() throws {
-        let f = CodecTestData.yjsFixtures
+        let f = try CodecTestData.yjsFixtures
         let (a, b, c) = (f["F8a"]!, f["F8b"]!, f["F8c"]!)
         // Without F8a nothing can be integrated, but the merge keeps it all.
         let bc = try Updates.merge([b, c])
@@ -154,7 +154,7 @@ fileprivate func pieces(_ u: DecodedUpdate, size: Int) -> [DecodedUpdate] {
 
     @Test func fixturesReassemble() throws {
         var rng = CodecTestData.Random(state: 7)
-        for e in CodecTestData.fuzzEntries {
+        for e in try CodecTestData.fuzzEntries {
             for full in [e.v1, e.v1gc] {
                 let u = try UpdateDecoderV1.decode(full)
                 let sv = try StateVector(decoding: e.sv)
@@ -175,7 +175,7 @@ fileprivate func pieces(_ u: DecodedUpdate, size: Int) -> [DecodedUpdate] {
     }
 
     @Test func diffOfMergeHoldsTheSecondPart() throws {
-        for e in CodecTestData.fuzzEntries {
+        for e in try CodecTestData.fuzzEntries {
             let u = try UpdateDecoderV1.decode(e.v1)
             // a: the first half of every client's structs, b: the rest.
             var a = DecodedUpdate(), b = DecodedUpdate()
@@ -208,7 +208,7 @@ fileprivate func pieces(_ u: DecodedUpdate, size: Int) -> [DecodedUpdate] {
     @Test func mergeIsStableOnItsOutput() throws {
         // (Inputs that hold different structs for the same clocks, such as v1 and v1_gc of one
         // document, mix: which input wins a clock depends on the merge order, as in Yjs.)
-        for e in CodecTestData.fuzzEntries.prefix(20) {
+        for e in try CodecTestData.fuzzEntries.prefix(20) {
             let m = try Updates.merge([e.v1, e.v1])
             #expect(try Updates.merge([m, m]) == m)
             #expect(try Updates.merge([m, e.v1]) == m)

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 @testable import CRDT
+import TestSupport
 
 /// Shared by the codec, lib0 and algebra tests: hex helpers and the spec fixtures, found from
-/// this file's location (`<repo>/Tests/CRDTTests/` → `<repo>/../shared/spec/fixtures`).
+/// `Tests/Fixtures` (`RepoData.fixturesDirectory`).
 enum CodecTestData {
     static func bytes(_ hex: String) -> [UInt8] {
         let digits = hex.unicodeScalars.filter { !CharacterSet.whitespacesAndNewlines.contains($0) }
@@ -19,22 +20,18 @@ enum CodecTestData {
 
     static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined(separator: " ") }
 
-    static let fixturesDir: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent() // CRDTTests
-        .deletingLastPathComponent() // Tests
-        .deletingLastPathComponent() // repo root
-        .deletingLastPathComponent()
-        .appendingPathComponent("shared/spec/fixtures")
+    static var fixturesDir: URL { RepoData.fixturesDirectory }
 
-    /// F1...F10 (F8a/b/c) from yjs_fixtures.json, as bytes.
-    static let yjsFixtures: [String: [UInt8]] = {
+    /// F1...F10 (F8a/b/c) from yjs_fixtures.json, as bytes (read once; a missing or damaged
+    /// file fails each test that needs it).
+    static var yjsFixtures: [String: [UInt8]] { get throws { try loadedFixtures.get() } }
+    private static let loadedFixtures: Result<[String: [UInt8]], RepoData.MissingFile> = Result {
         let url = fixturesDir.appendingPathComponent("yjs_fixtures.json")
-        guard let data = try? Data(contentsOf: url),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: String] else {
-            fatalError("cannot read \(url.path)")
+        guard let obj = try JSONSerialization.jsonObject(with: RepoData.read(url)) as? [String: String] else {
+            throw RepoData.MissingFile(path: url.path, reason: "not an object of hex strings")
         }
         return obj.mapValues { bytes($0) }
-    }()
+    }.mapError { $0 as? RepoData.MissingFile ?? RepoData.MissingFile(path: "yjs_fixtures.json", reason: "\($0)") }
 
     struct FuzzEntry: Sendable {
         var index: Int
@@ -45,22 +42,28 @@ enum CodecTestData {
     }
 
     /// The 60 random three-client sessions of fuzz_yjs.json.
-    static let fuzzEntries: [FuzzEntry] = {
+    static var fuzzEntries: [FuzzEntry] { get throws { try loadedFuzzEntries.get() } }
+    private static let loadedFuzzEntries: Result<[FuzzEntry], RepoData.MissingFile> = Result {
         let url = fixturesDir.appendingPathComponent("fuzz_yjs.json")
-        guard let data = try? Data(contentsOf: url),
-              let arr = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
-            fatalError("cannot read \(url.path)")
+        guard let arr = try JSONSerialization.jsonObject(with: RepoData.read(url)) as? [[String: Any]] else {
+            throw RepoData.MissingFile(path: url.path, reason: "not an array of sessions")
         }
-        return arr.enumerated().map { i, e in
-            FuzzEntry(index: i, v1: bytes(e["v1"] as! String), v1gc: bytes(e["v1_gc"] as! String),
-                      sv: bytes(e["sv"] as! String), text: e["text"] as! String)
+        return try arr.enumerated().map { i, e in
+            guard let v1 = e["v1"] as? String, let gc = e["v1_gc"] as? String, let sv = e["sv"] as? String,
+                  let text = e["text"] as? String else {
+                throw RepoData.MissingFile(path: url.path, reason: "entry \(i) lacks v1, v1_gc, sv or text")
+            }
+            return FuzzEntry(index: i, v1: bytes(v1), v1gc: bytes(gc), sv: bytes(sv), text: text)
         }
-    }()
+    }.mapError { $0 as? RepoData.MissingFile ?? RepoData.MissingFile(path: "fuzz_yjs.json", reason: "\($0)") }
 
     /// Every valid update we have: worked examples and fixtures.
     static var allUpdates: [[UInt8]] {
-        UpdateCodecTests.workedExamples.map { bytes($0.1) } + yjsFixtures.keys.sorted().map { yjsFixtures[$0]! }
-            + fuzzEntries.flatMap { [$0.v1, $0.v1gc] }
+        get throws {
+            let fixtures = try yjsFixtures
+            return UpdateCodecTests.workedExamples.map { bytes($0.1) } + fixtures.keys.sorted().map { fixtures[$0]! }
+                + (try fuzzEntries).flatMap { [$0.v1, $0.v1gc] }
+        }
     }
 
     /// Deterministic pseudo-random numbers (SplitMix64) for garbage and mutation tests.
@@ -129,17 +132,24 @@ fileprivate func item(_ u: DecodedUpdate, _ group: Int, _ index: Int) -> ItemStr
         }
     }
 
+    @Test func missingFixtureIsOneTestsFailureNamingThePath() {
+        let url = RepoData.fixturesDirectory.appendingPathComponent("no-such-fixture.json")
+        #expect { try RepoData.read(url) } throws: { error in
+            "\(error)".contains(url.path) && "\(error)".contains("no such file")
+        }
+    }
+
     @Test func yjsFixturesRoundTrip() throws {
-        #expect(CodecTestData.yjsFixtures.count == 12)
-        for (name, b) in CodecTestData.yjsFixtures {
+        #expect(try CodecTestData.yjsFixtures.count == 12)
+        for (name, b) in try CodecTestData.yjsFixtures {
             let u = try UpdateDecoderV1.decode(b)
             #expect(UpdateEncoderV1.encode(u) == b, "\(name)")
         }
     }
 
     @Test func fuzzFixturesRoundTrip() throws {
-        #expect(CodecTestData.fuzzEntries.count == 60)
-        for e in CodecTestData.fuzzEntries {
+        #expect(try CodecTestData.fuzzEntries.count == 60)
+        for e in try CodecTestData.fuzzEntries {
             for b in [e.v1, e.v1gc] {
                 let u = try UpdateDecoderV1.decode(b)
                 #expect(UpdateEncoderV1.encode(u) == b, "entry \(e.index)")
@@ -184,7 +194,7 @@ fileprivate func item(_ u: DecodedUpdate, _ group: Int, _ index: Int) -> ItemStr
     }
 
     @Test func contentKinds() throws {
-        let f = CodecTestData.yjsFixtures
+        let f = try CodecTestData.yjsFixtures
         let f1 = try roundTrip(f["F1"]!)
         #expect(item(f1, 0, 1)?.content == .format(key: "bold", json: "true"))
         #expect(item(f1, 0, 2)?.content == .format(key: "bold", json: "null"))
@@ -341,8 +351,8 @@ fileprivate func item(_ u: DecodedUpdate, _ group: Int, _ index: Int) -> ItemStr
         }
     }
 
-    @Test func truncatedPrefixesThrow() {
-        for b in CodecTestData.allUpdates {
+    @Test func truncatedPrefixesThrow() throws {
+        for b in try CodecTestData.allUpdates {
             for n in 0..<b.count {
                 #expect(CodecTestData.decodeError(Array(b[0..<n])) != nil, "prefix \(n) of \(CodecTestData.hex(b))")
             }
@@ -429,9 +439,9 @@ fileprivate func item(_ u: DecodedUpdate, _ group: Int, _ index: Int) -> ItemStr
         #expect(decoded < 3000)
     }
 
-    @Test func mutatedFixturesNeverCrash() {
+    @Test func mutatedFixturesNeverCrash() throws {
         var rng = CodecTestData.Random(state: 42)
-        let inputs = CodecTestData.allUpdates
+        let inputs = try CodecTestData.allUpdates
         for _ in 0..<4000 {
             var b = inputs[rng.below(inputs.count)]
             guard !b.isEmpty else { continue }

@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 import TraceKit
 
-/// The real concurrent traces (`../shared/traces/concurrent/`), one replica per agent.
+/// The real concurrent traces (`Benchmarks/traces/concurrent/`), one replica per agent.
 ///
 /// A transaction applies to the state after its parents. Before it, its agent's replica is
 /// brought to exactly that state: it is sent the updates of the transactions it lacks (those of
@@ -23,7 +23,7 @@ struct TraceReplayTests {
     func replay(name: String) async throws {
         let path = Self.traceDir + "/\(name).json.gz"
         guard FileManager.default.fileExists(atPath: path) else {
-            Issue.record("trace \(path) not found (set YSYNC_TRACES)")
+            Issue.record("trace \(path) not found (it belongs in Benchmarks/traces; restore it with git checkout, or set YSYNC_TRACES)")
             return
         }
         let trace = try ConcurrentTrace.load(path: path)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A sequential editing trace from `../shared/traces/sequential/` (josephg/editing-traces format).
+/// A sequential editing trace from `Benchmarks/traces/sequential/` (josephg/editing-traces format).
 /// Positions and counts are Unicode code points (convert to UTF-16 before editing).
 public struct EditingTrace: Sendable {
     public struct Patch: Sendable {
@@ -21,11 +21,8 @@ public struct EditingTrace: Sendable {
         public let description: String
     }
 
-    /// `$YSYNC_TRACES`, else `<repo>/../shared/traces`.
-    public static var tracesDirectory: URL {
-        if let p = TestEnvironment.environment("YSYNC_TRACES"), !p.isEmpty { return URL(fileURLWithPath: p) }
-        return PycrdtPeer.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/traces")
-    }
+    /// `RepoData.tracesDirectory` (`$YSYNC_TRACES`, else `<repo>/Benchmarks/traces`).
+    public static var tracesDirectory: URL { RepoData.tracesDirectory }
 
     public static func sequentialPath(_ name: String) -> String {
         tracesDirectory.appendingPathComponent("sequential/\(name).json.gz").path
@@ -35,7 +32,7 @@ public struct EditingTrace: Sendable {
     public static func loadSequential(_ name: String) throws -> EditingTrace {
         let path = sequentialPath(name)
         guard FileManager.default.fileExists(atPath: path) else {
-            throw LoadError(description: "trace not found at \(path) (the traces live in ../shared/traces relative to the repo; set YSYNC_TRACES to their directory)")
+            throw LoadError(description: "trace not found at \(path) (the traces live in Benchmarks/traces; restore them with git checkout, or set YSYNC_TRACES)")
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -2,6 +2,7 @@ import CLISupport
 import CRDT
 import Foundation
 import Testing
+import TestSupport
 @testable import TraceKit
 
 /// A trace with astral characters, a combining mark and multi-patch transactions.
@@ -143,15 +144,9 @@ let astralTraceJSON = #"""
         try TraceReplay.checkText(fresh.getText("text").string, equals: trace.endContent, what: "loaded")
     }
 
-    /// A real trace, when ../shared/traces is there (it is beside the repo on developer machines and CI).
-    @Test func replayRealTraceWhenPresent() throws {
-        let here = URL(fileURLWithPath: #filePath)
-        let repo = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let path = repo.deletingLastPathComponent().appendingPathComponent("shared/traces/sequential/friendsforever_flat.json.gz").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            print("skipping: \(path) not found")
-            return
-        }
+    /// A real trace from `Benchmarks/traces` (in the repository: a missing file fails the test).
+    @Test func replayRealTrace() throws {
+        let path = RepoData.tracesDirectory.appendingPathComponent("sequential/friendsforever_flat.json.gz").path
         let trace = try Trace.load(path: path)
         #expect(trace.patches.count == 26_078)
         let plain = try TraceReplay.replayPlain(trace)
