@@ -1,10 +1,32 @@
 /// Deletion, garbage collection and remote delete sets.
 extension DocStore {
     /// Yjs `Item.delete`: marks the item deleted, updates lengths, records it in the
-    /// transaction's delete set and deletes nested content.
+    /// transaction's delete set and deletes nested content. Iterative (an explicit stack in the
+    /// order Yjs' recursion visits), so any nesting depth a peer sends is safe.
     mutating func deleteItem(_ ref: ItemRef) {
+        guard markDeleted(ref) else { return }
+        var stack: [TypeWalk] = []
+        if items[Int(ref)].kind == .type { stack.append(TypeWalk(type: items[Int(ref)].content, list: types[Int(items[Int(ref)].content)].start)) }
+        while !stack.isEmpty {
+            guard let child = stack[stack.count - 1].next(in: self) else {
+                stack.removeLast()
+                continue
+            }
+            let c = items[Int(child)]
+            if !c.isDeleted {
+                markDeleted(child)
+                if c.kind == .type { stack.append(TypeWalk(type: c.content, list: types[Int(c.content)].start)) }
+            } else if c.clock < txn.before(c.client) {
+                txn.mergeStructs.append(child)
+            }
+        }
+    }
+
+    /// The deletion of one item itself (nested content aside); false when it was gone already.
+    @discardableResult
+    private mutating func markDeleted(_ ref: ItemRef) -> Bool {
         let r = items[Int(ref)]
-        guard !r.isDeleted, !r.isGC else { return }
+        guard !r.isDeleted, !r.isGC else { return false }
         if r.parent >= 0 {
             let p = Int(r.parent)
             if r.kind.isCountable && r.parentSub < 0 {
@@ -14,30 +36,32 @@ extension DocStore {
         }
         items[Int(ref)].isDeleted = true
         txn.recordDelete(client: clientIDs[Int(r.client)], clock: r.clock, length: r.length)
-        if r.kind == .type {
-            deleteTypeContent(r.content)
-        }
+        return true
     }
 
-    /// Yjs `ContentType.delete`: delete every live child of a deleted type.
-    private mutating func deleteTypeContent(_ t: Int32) {
-        var child = types[Int(t)].start
-        while child != noItem {
-            let c = items[Int(child)]
-            if !c.isDeleted {
-                deleteItem(child)
-            } else if c.clock < txn.before(c.client) {
-                txn.mergeStructs.append(child)
-            }
-            child = items[Int(child)].right
+    /// Yjs `ContentType.delete` as a cursor: the list children left to right, then the last
+    /// item of every map key (the map is read when the list is done, as the recursion did).
+    private struct TypeWalk {
+        let type: Int32
+        var list: ItemRef
+        var mapItems: [ItemRef]?
+        var mapIndex = 0
+
+        init(type: Int32, list: ItemRef) {
+            self.type = type
+            self.list = list
         }
-        for (_, last) in types[Int(t)].map {
-            let c = items[Int(last)]
-            if !c.isDeleted {
-                deleteItem(last)
-            } else if c.clock < txn.before(c.client) {
-                txn.mergeStructs.append(last)
+
+        mutating func next(in store: DocStore) -> ItemRef? {
+            if list != noItem {
+                let child = list
+                list = store.items[Int(child)].right
+                return child
             }
+            if mapItems == nil { mapItems = store.types[Int(type)].map.map { $0.value } }
+            guard let items = mapItems, mapIndex < items.count else { return nil }
+            mapIndex += 1
+            return items[mapIndex - 1]
         }
     }
 
@@ -63,31 +87,83 @@ extension DocStore {
         }
     }
 
-    /// Yjs `Item.gc`.
+    /// Yjs `Item.gc`: post-order over nested types (children become GC structs before their
+    /// parent), with an explicit stack instead of recursion so that any depth is safe.
     mutating func gcItem(_ ref: ItemRef, parentGCd: Bool) {
-        let r = items[Int(ref)]
-        if r.kind == .type {
-            let t = Int(r.content)
-            var child = types[t].start
-            while child != noItem {
-                let next = items[Int(child)].right
-                gcItem(child, parentGCd: true)
-                child = next
-            }
-            types[t].start = noItem
-            for (_, last) in types[t].map {
-                var cur = last
-                while cur != noItem {
-                    let prev = items[Int(cur)].left
-                    gcItem(cur, parentGCd: true)
-                    cur = prev
+        var stack: [GCWalk] = []
+        var pending: (ref: ItemRef, parentGCd: Bool)? = (ref, parentGCd)
+        while true {
+            if let (item, underGC) = pending {
+                pending = nil
+                if items[Int(item)].kind == .type {
+                    let t = items[Int(item)].content
+                    stack.append(GCWalk(ref: item, parentGCd: underGC, type: t, list: types[Int(t)].start))
+                } else {
+                    finishGC(item, parentGCd: underGC)
                 }
+                continue
             }
-            types[t].map = [:]
-            types[t].length = 0
+            guard !stack.isEmpty else { return }
+            if let child = stack[stack.count - 1].next(in: &self) {
+                pending = (child, true)
+                continue
+            }
+            let done = stack.removeLast()
+            types[Int(done.type)].map = [:]
+            types[Int(done.type)].length = 0
+            finishGC(done.ref, parentGCd: done.parentGCd)
         }
+    }
+
+    /// One type's children for `gcItem`: the list left to right (then `start` cleared), then
+    /// each map key's chain from its last item leftwards. Each next pointer is read before the
+    /// child is collected (collecting it unlinks it).
+    private struct GCWalk {
+        let ref: ItemRef
+        let parentGCd: Bool
+        let type: Int32
+        var list: ItemRef
+        var mapChains: [ItemRef]?
+        var chainIndex = 0
+        var chainCursor: ItemRef = noItem
+
+        init(ref: ItemRef, parentGCd: Bool, type: Int32, list: ItemRef) {
+            self.ref = ref
+            self.parentGCd = parentGCd
+            self.type = type
+            self.list = list
+        }
+
+        mutating func next(in store: inout DocStore) -> ItemRef? {
+            if list != noItem {
+                let child = list
+                list = store.items[Int(child)].right
+                if list == noItem { store.types[Int(type)].start = noItem }
+                return child
+            }
+            if mapChains == nil {
+                store.types[Int(type)].start = noItem
+                mapChains = store.types[Int(type)].map.map { $0.value }
+                chainCursor = mapChains!.first ?? noItem
+            }
+            while true {
+                if chainCursor != noItem {
+                    let cur = chainCursor
+                    chainCursor = store.items[Int(cur)].left
+                    return cur
+                }
+                chainIndex += 1
+                guard let chains = mapChains, chainIndex < chains.count else { return nil }
+                chainCursor = chains[chainIndex]
+            }
+        }
+    }
+
+    /// What `gcItem` does to the item itself once its nested content is collected.
+    private mutating func finishGC(_ ref: ItemRef, parentGCd: Bool) {
+        let r = items[Int(ref)]
         if parentGCd {
-            var g = items[Int(ref)]
+            var g = r
             g.kind = .gc
             g.isDeleted = true
             g.parent = -1
