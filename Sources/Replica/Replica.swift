@@ -31,6 +31,17 @@ public struct ReplicaOptions: Sendable {
     }
 }
 
+/// A failed dial of `Replica.connect(dial:backoff:sleep:)`; the session dials again after
+/// `nextDelay` (it never gives up: `disconnect` stops it).
+public struct DialFailure: Sendable, Equatable {
+    /// Failures in a row since the last connection that completed its handshake.
+    public var attempt: Int
+    /// The wait before the next dial.
+    public var nextDelay: Duration
+    /// What the dial threw, as text.
+    public var reason: String
+}
+
 /// Collects what the document emits during one operation (the doc observer cannot call into the
 /// actor; the actor drains this right after each synchronous operation).
 private final class EmittedUpdates {
@@ -76,6 +87,9 @@ public actor Replica {
     private var unsynced: UnsyncedCount
     private var appendsSinceCompaction = 0
     public private(set) var stats = ReplicaStats()
+    /// The latest failed dial of a re-dialling session: its attempt number (1 = first failure
+    /// since the last good connection), the wait before the next dial, and why it failed.
+    public private(set) var lastDialFailure: DialFailure?
 
     /// Takes over an open store (nothing else may use it afterwards).
     public init(store: sending JournaledDocument, options: ReplicaOptions = .init()) {
@@ -163,6 +177,8 @@ public actor Replica {
                     if syncedWhenLost.removeValue(forKey: linkID) == true { attempt = 0 }
                 } catch {
                     stats.dialFailures += 1
+                    lastDialFailure = DialFailure(attempt: attempt + 1, nextDelay: backoff.delay(attempt: attempt),
+                                                  reason: "\(error)")
                 }
                 if Task.isCancelled { break }
                 do { try await sleep(backoff.delay(attempt: attempt)) } catch { break }

@@ -75,6 +75,27 @@ struct SyncErrorCLITests {
         expectPlain(r.err)
     }
 
+    @Test("ycli sync --watch while the server is down prints retrying events with the next delay")
+    func watchRetries() async throws {
+        let listener = try SilentListener()
+        let port = listener.port
+        listener.close()  // nothing listens there now
+        let path = try await store()
+        let watcher = try LineProcess(executable: try YcliBinary.path,
+                                      arguments: ["sync", path, "ws://127.0.0.1:\(port)/parties/main/x", "--watch"],
+                                      label: "ycli sync --watch")
+        defer { watcher.stop() }
+        var retries: [[String: Any]] = []
+        for _ in 0..<20 where retries.count < 2 {
+            let e = try await watcher.nextJSON(timeout: 15)
+            if e["event"] as? String == "retrying" { retries.append(e) }
+        }
+        #expect(retries.count == 2, "\(retries)")
+        #expect(retries.map { $0["attempt"] as? Int } == [1, 2])
+        #expect((retries.first?["inSeconds"] as? Double).map { $0 > 0 } == true)
+        #expect((retries.first?["reason"] as? String)?.contains("connection refused") == true, "\(retries)")
+    }
+
     @Test("ycli serve on a busy port names the address and says what to do")
     func busyPort() async throws {
         let listener = try SilentListener()

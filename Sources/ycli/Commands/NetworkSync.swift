@@ -192,8 +192,18 @@ extension NetworkSync {
         replica.connectWatching(url: url, token: token)
         emit(["event": "watching", "url": shown])
         var last = (connected: 0, synced: 0, applied: 0)
+        var failuresShown = 0
         while true {
             try await Task.sleep(for: .milliseconds(100))
+            // The server is down or refusing: say so, with the wait before the next dial (the
+            // session never gives up; Ctrl-C ends it).
+            let failures = await replica.stats.dialFailures
+            if failures > failuresShown, let failure = await replica.lastDialFailure {
+                failuresShown = failures
+                let seconds = Double(failure.nextDelay.components.seconds) + Double(failure.nextDelay.components.attoseconds) * 1e-18
+                emit(["event": "retrying", "attempt": failure.attempt, "inSeconds": (seconds * 1000).rounded() / 1000,
+                      "reason": failure.reason])
+            }
             let connected = await replica.connectionCount
             let synced = await replica.syncedConnectionCount
             let applied = await replica.stats.remoteUpdatesApplied
