@@ -58,6 +58,7 @@ extension Journal {
                 }
             }
             target.close()
+            unlink(StoreLock.lockPath(for: fresh))
             // Swap: the damaged file and its WAL go aside together (a WAL left behind would be
             // replayed into the new file).
             db?.close()
@@ -76,6 +77,7 @@ extension Journal {
             }
         } catch {
             target.close()
+            unlink(StoreLock.lockPath(for: fresh))
             throw error
         }
         do {

@@ -24,6 +24,13 @@ public final class Journal {
     /// Set when the file could only be opened for salvage (it is shorter than its header says):
     /// reads work, writes are refused until `repair()` rebuilds the file.
     var damage: String?
+    /// How it was opened (`.read`: writes fail with `.readOnly`).
+    public let access: JournalAccess
+    /// The store's writer lock, held by a `.write` journal until `close`.
+    var writerLock: StoreLock?
+    /// Set while `open` migrates an old schema (allowed for readers too: it is the file's format,
+    /// done inside SQLite's write lock, not a change of content).
+    private var migrating = false
     /// Source of timestamps (tests substitute it).
     var now: () -> Double = WallClock.now
 
@@ -35,22 +42,32 @@ public final class Journal {
         var oldestTime: Double?
     }
 
-    private init(path: String, document: String, options: JournalOptions, db: SQLiteConnection) {
+    private init(path: String, document: String, options: JournalOptions, access: JournalAccess, db: SQLiteConnection) {
         self.path = path
+        self.access = access
         self.document = document
         self.options = options
         self.db = db
     }
 
-    deinit { db?.close() }
+    deinit {
+        db?.close()
+        writerLock?.release()
+    }
 
     /// Opens (or with `create`, creates) the store at `path`. Fails with `.missingStore` when it
     /// is absent, `.notAStore` when the file is something else, `.schemaTooNew` when a newer
     /// ysync wrote it. Older schemas are migrated. Opening reads; it repairs nothing.
+    ///
+    /// With `access: .write` (the default) the journal takes the store's writer lock (the side
+    /// file `PATH.lock`) and holds it until `close` or deinit: a second writing open of the same
+    /// store, from another process or from this one, fails at once with `.locked` naming the
+    /// holder's pid and command line. `.read` takes no lock and refuses writes with `.readOnly`.
     public static func open(path: String, create: Bool = false, options: JournalOptions = .init(),
-                            document: String = "main") throws(JournalError) -> Journal {
+                            document: String = "main", access: JournalAccess = .write) throws(JournalError) -> Journal {
         guard !path.isEmpty else { throw .invalidArgument("empty store path") }
         guard !document.isEmpty else { throw .invalidArgument("empty document name") }
+        if create && access == .read { throw .invalidArgument("a store cannot be created for reading only") }
         if FileInfo.isDirectory(path) { throw .notAStore(path: path, reason: "it is a directory") }
         let existed = FileInfo.size(path) != nil
         if !existed && !create { throw .missingStore(path: path) }
@@ -58,6 +75,8 @@ public final class Journal {
         if existed && FileInfo.size(path) == 0 && (FileInfo.size(path + "-wal") ?? 0) == 0 && !create {
             throw .notAStore(path: path, reason: "the file is empty")
         }
+        // The lock before the first write (creating the file is one).
+        let lock = access == .write ? try StoreLock.acquire(storePath: path) : nil
         let db: SQLiteConnection
         do {
             db = try SQLiteConnection(path: path, mode: create ? .readWriteCreate : .readWrite)
@@ -65,22 +84,26 @@ public final class Journal {
         } catch {
             throw error.isDamage ? .notAStore(path: path, reason: error.message) : JournalError(error)
         }
-        let journal = Journal(path: path, document: document, options: options, db: db)
+        let journal = Journal(path: path, document: document, options: options, access: access, db: db)
+        journal.writerLock = lock
         do {
             try journal.prepareSchema(create: create)
             try journal.configure()
             try journal.refreshState()
         } catch {
-            db.close()
+            journal.close()
             throw error
         }
         return journal
     }
 
-    /// Closes the connection (SQLite checkpoints the WAL when the last connection closes).
+    /// Closes the connection (SQLite checkpoints the WAL when the last connection closes) and
+    /// releases the writer lock.
     public func close() {
         db?.close()
         db = nil
+        writerLock?.release()
+        writerLock = nil
     }
 
     // MARK: - helpers
@@ -108,6 +131,7 @@ public final class Journal {
 
     /// Refuses writes to a file opened for salvage.
     func requireWritable() throws(JournalError) {
+        if access == .read && !migrating { throw .readOnly(path: path) }
         if let damage { throw .damaged(path: path, reason: damage + "; run repair to rebuild it") }
     }
 
@@ -159,7 +183,11 @@ public final class Journal {
         if damage != nil { return }  // salvage: no write of any kind
         // WAL before the first write: the schema is then created through the WAL too.
         try setJournalModeWAL()
-        if version < Int64(Schema.version) { try migrate() }
+        if version < Int64(Schema.version) {
+            migrating = true
+            defer { migrating = false }
+            try migrate()
+        }
     }
 
     private static func tableNames(_ db: SQLiteConnection) throws(SQLiteError) -> [String] {

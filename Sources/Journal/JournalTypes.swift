@@ -9,6 +9,15 @@ public enum Durability: Sendable, Equatable {
     case normal
 }
 
+/// How a journal is opened. Writers hold the store's lock (one at a time); readers take no lock,
+/// so they work while a writer is active (SQLite's WAL gives them a consistent snapshot).
+public enum JournalAccess: Sendable, Equatable {
+    /// Reads and writes; holds the store's writer lock until `close` (or deinit).
+    case write
+    /// Reads only; no lock, every write fails with `.readOnly`.
+    case read
+}
+
 public struct JournalOptions: Sendable, Equatable {
     public var durability: Durability = .full
     /// Compact when this many rows follow the last snapshot.
@@ -47,6 +56,11 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidArgument(String)
     /// SQLite-level damage (unreadable pages) that `repair` could not work around.
     case damaged(path: String, reason: String)
+    /// A writing open found the store's writer lock held (by another process, or by another
+    /// open in this one): one writer per store, so that no (client, clock) is written twice.
+    case locked(path: String, holder: StoreLockHolder)
+    /// A write through a journal opened with `access: .read`.
+    case readOnly(path: String)
 
     public var description: String {
         switch self {
@@ -69,6 +83,8 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
             return "the store's client id is \(stored), not \(requested)"
         case let .invalidArgument(what): return what
         case let .damaged(path, reason): return "\(path) is damaged: \(reason)"
+        case let .locked(path, holder): return "store \(path) is in use by \(holder); close it or wait"
+        case let .readOnly(path): return "\(path) was opened for reading only"
         }
     }
 

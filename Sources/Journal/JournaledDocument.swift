@@ -36,12 +36,19 @@ public final class JournaledDocument {
     /// own (`.clientIDMismatch` if `clientID` differs). When the load could not restore
     /// everything, the document gets a fresh client id: the lost rows may hold clocks of the
     /// old one, and reusing them would fork the history for peers that have them.
+    ///
+    /// `access: .write` (the default) holds the store's writer lock until `close` (see
+    /// `Journal.open`): a second writer fails at once with `.locked`. `.read` takes no lock and
+    /// stores nothing (a fresh client id stays in memory); `edit`, `apply` and `flush` then fail
+    /// with `.readOnly` once they have something to append.
     public static func open(path: String, create: Bool = false, clientID: ClientID? = nil,
-                            options: JournalOptions = .init()) throws(JournalError) -> JournaledDocument {
+                            options: JournalOptions = .init(),
+                            access: JournalAccess = .write) throws(JournalError) -> JournaledDocument {
         if let clientID, clientID == 0 || clientID > UInt64(UInt32.max) {
             throw .invalidArgument("client id \(clientID) is not a non-zero uint32")
         }
-        let journal = try Journal.open(path: path, create: create, options: options)
+        let journal = try Journal.open(path: path, create: create, options: options, access: access)
+        let writing = access == .write
         do throws(JournalError) {
             var stored = try journal.meta(clientIDKey).flatMap { ClientID($0) }
             if let stored, let clientID, stored != clientID {
@@ -49,8 +56,10 @@ public final class JournaledDocument {
             }
             if stored == nil {
                 let fresh = clientID ?? ClientID(UInt32.random(in: 1...UInt32.max))
-                try journal.setMeta(clientIDKey, String(fresh))
-                try journal.setMeta(lostSeenKey, "0")
+                if writing {
+                    try journal.setMeta(clientIDKey, String(fresh))
+                    try journal.setMeta(lostSeenKey, "0")
+                }
                 stored = fresh
             }
             var doc = YDoc(clientID: stored)
@@ -60,8 +69,10 @@ public final class JournaledDocument {
             let seen = try journal.meta(lostSeenKey).flatMap { Int($0) } ?? 0
             if lost > seen {
                 doc = try Self.withFreshClientID(doc)
-                try journal.setMeta(clientIDKey, String(doc.clientID))
-                try journal.setMeta(lostSeenKey, String(lost))
+                if writing {
+                    try journal.setMeta(clientIDKey, String(doc.clientID))
+                    try journal.setMeta(lostSeenKey, String(lost))
+                }
             }
             return JournaledDocument(doc: doc, journal: journal, loadReport: report)
         } catch {
@@ -150,6 +161,7 @@ public final class JournaledDocument {
         if journal.needsCompaction { try journal.compact(document: doc) }
     }
 
+    /// Closes the journal and releases the store's writer lock.
     public func close() {
         journal.close()
     }

@@ -49,10 +49,12 @@ func rootTextName(_ options: StoreOptions, _ journal: Journal) throws -> String 
     return try journalCall(journal.path) { () throws(JournalError) in try journal.meta(StoreMeta.rootText) } ?? StoreMeta.defaultRootText
 }
 
-/// Opens a store's journal without loading its document (a missing store is an error).
+/// Opens a store's journal without loading its document (a missing store is an error). With
+/// `lock`, for writing: the journal's writer lock, or its `.locked` error naming the holder.
 func openJournal(_ path: String, lock: Bool = false) throws -> Journal {
-    if lock { try StoreLock.acquire(path) } else { try checkStoreFile(path) }
-    return try journalCall(path) { () throws(JournalError) in try Journal.open(path: path) }
+    try checkStoreFile(path)
+    let access: JournalAccess = lock ? .write : .read
+    return try journalCall(path) { () throws(JournalError) in try Journal.open(path: path, access: access) }
 }
 
 // MARK: - history

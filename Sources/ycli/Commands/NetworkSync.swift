@@ -183,9 +183,10 @@ extension NetworkSync {
 
     /// A `Replica` with a re-dialling session; events printed as JSON lines.
     private func runWatch() async throws {
-        try StoreLock.acquire(store.store)
-        let opened: JournaledDocument
-        do { opened = try JournaledDocument.open(path: store.store) } catch { throw CLIError("\(store.store): \(error)") }
+        try checkStoreFile(store.store)
+        // The journal's writer lock, held while watching: other writers fail, naming this process.
+        let path = store.store
+        let opened = try journalCall(path) { () throws(JournalError) in try JournaledDocument.open(path: path) }
         let textName = store.textName ?? ((try? opened.journal.meta(StoreMeta.rootText)) ?? nil) ?? StoreMeta.defaultRootText
         let replica = Replica(store: opened)
         let url = dialURL(), token = token, shown = self.url

@@ -41,7 +41,8 @@ func storeError(_ e: JournalError, _ path: String) -> CLIError {
     switch e {
     case .missingStore:
         return CLIError("no store at \(path) (create one with 'ycli init \(path)')")
-    case .notAStore:
+    case .notAStore, .locked:
+        // .locked: "store X is in use by process N (ycli sync --watch); close it or wait".
         return CLIError(e.description)
     default:
         return CLIError("\(path): \(e.description)")
@@ -58,10 +59,8 @@ func journalCall<R>(_ path: String, _ body: () throws(JournalError) -> R) throws
 }
 
 /// Checks that `path` names an existing, readable file before anything opens it, so that the
-/// messages are plain and no command creates a store by accident. Returns an open descriptor
-/// when `keep` (for the writer's lock), else closes it.
-@discardableResult
-func checkStoreFile(_ path: String, keep: Bool = false) throws -> Int32 {
+/// messages are plain and no command creates a store by accident.
+func checkStoreFile(_ path: String) throws {
     var st = stat()
     if stat(path, &st) != 0 {
         if errno == ENOENT || errno == ENOTDIR { throw CLIError("no store at \(path) (create one with 'ycli init \(path)')") }
@@ -70,26 +69,7 @@ func checkStoreFile(_ path: String, keep: Bool = false) throws -> Int32 {
     if (st.st_mode & S_IFMT) == S_IFDIR { throw CLIError("\(path) is a directory, not a store") }
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     if fd < 0 { throw CLIError("cannot read \(path): \(String(cString: strerror(errno)))") }
-    if !keep { close(fd) }
-    return fd
-}
-
-/// One writer per store: two ycli processes editing the same store at once would both use the
-/// store's client id for new items. Writers take an exclusive `flock` on the store file; the lock
-/// lasts until the process exits. (The descriptor is never closed: closing any descriptor of the
-/// file would drop SQLite's POSIX locks on it.)
-enum StoreLock {
-    static func acquire(_ path: String) throws {
-        let fd = try checkStoreFile(path, keep: true)
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return }
-        guard errno == EWOULDBLOCK else {
-            throw CLIError("cannot lock \(path): \(String(cString: strerror(errno)))")
-        }
-        Console.err("ycli: waiting for another ycli that is writing to \(path)…\n")
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw CLIError("cannot lock \(path): \(String(cString: strerror(errno)))") }
-        }
-    }
+    close(fd)
 }
 
 /// An open store: the journaled document and the root text the command works on.
@@ -108,13 +88,15 @@ final class StoreSession {
         self.textName = textName
     }
 
-    /// Opens the store (a writer first waits for the store's lock) and loads its document,
-    /// warning about anything the load could not read.
+    /// Opens the store and loads its document, warning about anything the load could not read.
+    /// A writer holds the journal's writer lock until it exits (one writer per store: another
+    /// writer fails at once, naming this process); a reader takes no lock.
     static func open(_ options: StoreOptions, writing: Bool) throws -> StoreSession {
         let path = options.store
-        if writing { try StoreLock.acquire(path) } else { try checkStoreFile(path) }
+        try checkStoreFile(path)
+        let access: JournalAccess = writing ? .write : .read
         let replica = try Progress.run("loading \(path)") {
-            try journalCall(path) { () throws(JournalError) in try JournaledDocument.open(path: path) }
+            try journalCall(path) { () throws(JournalError) in try JournaledDocument.open(path: path, access: access) }
         }
         let name: String
         if let given = options.textName {
@@ -369,7 +351,9 @@ struct StoreLog: ParsableCommand {
 
     func run() throws {
         try checkStoreFile(options.store)
-        let journal = try journalCall(options.store) { () throws(JournalError) in try Journal.open(path: options.store) }
+        let journal = try journalCall(options.store) { () throws(JournalError) in
+            try Journal.open(path: options.store, access: .read)
+        }
         defer { journal.close() }
         let entries = try Progress.run("reading \(options.store)") {
             try journalCall(options.store) { () throws(JournalError) in try journal.entries(after: after, limit: limit ?? .max) }
