@@ -19,7 +19,7 @@ var dependencies: [Package.Dependency] = [
 
 var targets: [Target] = [
     .target(name: "CRDT"),
-    .target(name: "TestSupport", dependencies: ["CRDT"], path: "Tests/TestSupport", exclude: ["pycrdt_peer.py"]),
+    .target(name: "TestSupport", dependencies: ["CRDT", "Sync"], path: "Tests/TestSupport", exclude: ["pycrdt_peer.py"]),
     // What ycli and ysync-bench both print and read: JSON output, console, file bytes, formatting.
     .target(name: "CLISupport"),
     // zlib (gzip traces) and glibc's mallinfo2 (heap figures), as header-only system modules.

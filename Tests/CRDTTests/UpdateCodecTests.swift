@@ -66,19 +66,6 @@ enum CodecTestData {
         }
     }
 
-    /// Deterministic pseudo-random numbers (SplitMix64) for garbage and mutation tests.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static func decodeError(_ b: [UInt8]) -> DecodingError? {
         do { _ = try UpdateDecoderV1.decode(b); return nil } catch { return error }
     }
@@ -421,14 +408,14 @@ fileprivate func item(_ u: DecodedUpdate, _ group: Int, _ index: Int) -> ItemStr
     }
 
     @Test func randomGarbageNeverCrashes() {
-        var rng = CodecTestData.Random(state: 0x5EED)
+        var rng = SeededRandom(seed: 0x5EED)
         var decoded = 0
         for _ in 0..<3000 {
-            let n = rng.below(64)
+            let n = rng.int(0..<64)
             var b: [UInt8] = []
             for _ in 0..<n { b.append(UInt8(truncatingIfNeeded: rng.next())) }
             // Small leading counts make it further into the decoder.
-            if n > 2 && rng.below(2) == 0 { b[0] = UInt8(rng.below(3)); b[1] = UInt8(rng.below(4)) }
+            if n > 2 && rng.int(0..<2) == 0 { b[0] = UInt8(rng.int(0..<3)); b[1] = UInt8(rng.int(0..<4)) }
             if let u = try? UpdateDecoderV1.decode(b) {
                 decoded += 1
                 let e = UpdateEncoderV1.encode(u)
@@ -440,16 +427,16 @@ fileprivate func item(_ u: DecodedUpdate, _ group: Int, _ index: Int) -> ItemStr
     }
 
     @Test func mutatedFixturesNeverCrash() throws {
-        var rng = CodecTestData.Random(state: 42)
+        var rng = SeededRandom(seed: 42)
         let inputs = try CodecTestData.allUpdates
         for _ in 0..<4000 {
-            var b = inputs[rng.below(inputs.count)]
+            var b = inputs[rng.int(0..<inputs.count)]
             guard !b.isEmpty else { continue }
-            for _ in 0...rng.below(3) {
-                let i = rng.below(b.count)
-                switch rng.below(4) {
+            for _ in 0...rng.int(0..<3) {
+                let i = rng.int(0..<b.count)
+                switch rng.int(0..<4) {
                 case 0: b[i] = UInt8(truncatingIfNeeded: rng.next())
-                case 1: b[i] ^= UInt8(1 << rng.below(8))
+                case 1: b[i] ^= UInt8(1 << rng.int(0..<8))
                 case 2: b.remove(at: i)
                 default: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: i)
                 }

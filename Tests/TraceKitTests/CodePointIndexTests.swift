@@ -1,17 +1,6 @@
 import Testing
+import TestSupport
 @testable import TraceKit
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// UTF-16 offset of code point `p` in `scalars`, the slow obvious way.
 func referenceUTF16Offset(_ scalars: [Unicode.Scalar], _ p: Int) -> Int {
@@ -80,7 +69,7 @@ func referenceUTF16Offset(_ scalars: [Unicode.Scalar], _ p: Int) -> Int {
     /// Random splices with a mix of ASCII, BMP and astral text, checked against a scalar array.
     @Test(arguments: [1, 2, 3, 4, 5])
     func randomSplicesMatchReference(seed: UInt64) throws {
-        var rng = SplitMix(state: seed)
+        var rng = SeededRandom(seed: seed)
         let alphabet: [Unicode.Scalar] = ["a", "b", " ", "\n", "é", "→", "中", "😀", "𝄞", "🎉", "\u{10FFFF}"]
         var reference: [Unicode.Scalar] = []
         var units: [UInt16] = []
