@@ -2,7 +2,10 @@
 // killed, printing "<seq> <token>" for every committed edit (stdout flushed after each line),
 // so the test knows exactly what was acknowledged before the SIGKILL.
 //
-//   JournalCrashWorker STORE [--seed N] [--compact-every N] [--no-history] [--batch N] [--max N]
+//   JournalCrashWorker STORE [--seed N] [--compact-every N] [--no-history] [--batch N] [--max N] [--hold]
+//
+// With --hold, after the edits it prints "holding" and keeps the store open (and its writer
+// lock held) until its standard input ends; the lock tests use it as the other writer.
 //
 // Each edit inserts a unique token at the start or the end of root text "t" (never inside an
 // earlier token, so every acknowledged token can be found in the loaded text).
@@ -24,6 +27,7 @@ guard !args.isEmpty else { fail("usage: JournalCrashWorker STORE [--seed N] [--c
 let path = args.removeFirst()
 var seed: UInt64 = 1, compactEvery = 0, batch = 1, maxEdits = Int.max
 var retainHistory = true
+var hold = false
 while !args.isEmpty {
     let flag = args.removeFirst()
     func value() -> Int {
@@ -36,6 +40,7 @@ while !args.isEmpty {
     case "--batch": batch = max(1, value())
     case "--max": maxEdits = value()
     case "--no-history": retainHistory = false
+    case "--hold": hold = true
     default: fail("unknown argument \(flag)")
     }
 }
@@ -84,6 +89,12 @@ do {
             if let upto = try jd.journal.compact(document: jd.doc) { print("compacted \(upto)") }
             fflush(nil)
         }
+    }
+    if hold {
+        print("holding")
+        fflush(nil)
+        var byte: UInt8 = 0
+        while read(0, &byte, 1) > 0 {}
     }
     jd.close()
 } catch {
