@@ -58,6 +58,7 @@ import Testing
         let again = try JournaledDocument.open(path: dir.file())
         #expect(again.doc.getText("t").string == "ab")
         #expect(again.clientID == 77)
+        again.close()  // one writer at a time
         #expect(throws: JournalError.clientIDMismatch(stored: 77, requested: 78)) {
             try JournaledDocument.open(path: dir.file(), clientID: 78)
         }

@@ -20,7 +20,8 @@ private final class JournalProbeConnection: RoomConnection, @unchecked Sendable 
         guard case let .binary(bytes) = frame, let message = try? SyncMessage.decode(bytes) else { return }
         let text: String
         do {
-            let store = try JournaledDocument.open(path: journalPath)
+            // A reader beside the room (the room holds the writer lock).
+            let store = try JournaledDocument.open(path: journalPath, access: .read)
             text = store.doc.getText("t").string
             store.close()
         } catch {

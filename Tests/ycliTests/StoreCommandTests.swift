@@ -198,45 +198,6 @@ struct StoreCommandTests {
         #expect(try Ycli.ok(["log", store, "--json"]).json().arrayValue?.last?["origin"]?.stringValue == "edit (merged)")
     }
 
-    @Test("a writer waits for another writer's lock on the store")
-    func writersTakeTurns() throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let store = dir.file("s.ystore")
-        try Ycli.ok(["init", store])
-        // Hold the lock a writer takes, then start a writer.
-        let fd = open(store, O_RDONLY)
-        #expect(fd >= 0)
-        defer { close(fd) }
-        #expect(flock(fd, LOCK_EX) == 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try #require(Ycli.binary))
-        p.arguments = ["insert", store, "0", "waited"]
-        let errPath = try dir.write("err.txt", "")
-        let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        p.standardError = errHandle
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        // It says that it waits, and keeps waiting while the lock is held.
-        var message = ""
-        for _ in 0..<200 where !message.contains("waiting") {
-            usleep(50_000)
-            message = String(decoding: try dir.read("err.txt"), as: UTF8.self)
-        }
-        #expect(message.contains("waiting"), "\(message)")
-        usleep(200_000)
-        #expect(p.isRunning, "the writer did not wait for the lock")
-        #expect(try Ycli.ok(["cat", store]).out == "")
-        #expect(flock(fd, LOCK_UN) == 0)
-        p.waitUntilExit()
-        try? errHandle.close()
-        #expect(p.terminationStatus == 0)
-        #expect(try Ycli.ok(["cat", store]).out == "waited")
-        // Readers do not wait.
-        #expect(flock(fd, LOCK_EX) == 0)
-        #expect(try Ycli.ok(["cat", store]).out == "waited")
-    }
-
     // MARK: inspection
 
     @Test("status --json and log --json parse and agree with the journal")
