@@ -30,7 +30,7 @@ var targets: [Target] = [
     .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
     .target(name: "Journal", dependencies: ["CRDT", "CLZ4", "CSQLite"]),
     // Child process of the crash-safety tests: appends until killed.
-    .executableTarget(name: "JournalCrashWorker", dependencies: ["Journal", "CRDT"], path: "Tests/JournalCrashWorker"),
+    .executableTarget(name: "JournalCrashWorker", dependencies: ["Journal", "CRDT", "TestSupport"], path: "Tests/JournalCrashWorker"),
     .testTarget(name: "JournalTests", dependencies: ["Journal", "CRDT", "CSQLite", "TestSupport"]),
     .executableTarget(
         name: "ycli",

@@ -11,6 +11,7 @@
 // earlier token, so every acknowledged token can be found in the loaded text).
 import CRDT
 import Journal
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -53,18 +54,7 @@ options.compactAfterRows = .max
 options.compactWhenTailBytesExceedSnapshot = false
 options.compactAfterSeconds = .infinity
 
-/// splitmix64: the edits depend on the seed only.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-var rng = SplitMix(state: seed)
+var rng = SeededRandom(seed: seed)  // the edits depend on the seed only
 
 do {
     let jd = try JournaledDocument.open(path: path, create: true, options: options)
