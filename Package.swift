@@ -65,8 +65,8 @@ targets += [
 // Room hosting without any network code (rooms, content store, limits, metrics): tested in the
 // core-only build too.
 targets += [
-    .target(name: "RoomHost", dependencies: ["CRDT", "Journal", "Sync", "CSQLite"]),
-    .testTarget(name: "RoomHostTests", dependencies: ["RoomHost", "Sync", "Journal", "CRDT", "TestSupport"]),
+    .target(name: "RoomHost", dependencies: ["CRDT", "Journal", "Sync", "Replica", "CSQLite"]),
+    .testTarget(name: "RoomHostTests", dependencies: ["RoomHost", "Replica", "Sync", "Journal", "CRDT", "TestSupport"]),
 ]
 
 // The server: the only module importing Hummingbird (HTTP, WebSocket server and client) and JWTKit.

@@ -96,29 +96,39 @@ public final class JournaledDocument {
 
     public var clientID: ClientID { doc.clientID }
 
-    /// Runs `body` in one transaction and journals its update; returns the seq (nil if nothing
-    /// changed). If `body` throws after changing the document, the change is still journaled
-    /// (the transaction commits what it did), then the error is rethrown.
-    @discardableResult
-    public func edit(origin: String? = nil, _ body: (YDoc) throws -> Void) throws -> Int64? {
+    /// What one `commitEdit` or `commitApply` did: what the document emitted (one update per
+    /// transaction, in order: what a replica relays to its peers) and how journaling went.
+    public struct Commit {
+        /// The updates the document emitted, in order (empty: the document did not change).
+        public var updates: [[UInt8]]
+        /// The seq of the last row appended (nil: nothing changed, or `journalError`).
+        public var seq: Int64?
+        /// This call gave the journal something to append (appended, or still to be after
+        /// `journalError`).
+        public var changed: Bool
+        /// Appending failed: the rows stay collected and the next call appends them.
+        public var journalError: JournalError?
+    }
+
+    /// Runs `body` in one transaction and journals its update. If `body` throws after changing
+    /// the document, the change is kept and journaled (the transaction commits what it did) and
+    /// the error comes back beside the commit.
+    public func commitEdit(origin: String? = nil, _ body: (YDoc) throws -> Void) -> (Commit, bodyError: (any Error)?) {
         let before = collector.updates.count
         var bodyError: (any Error)?
         doc.transact(origin: origin) {
             do { try body(doc) } catch { bodyError = error }
         }
-        let changed = collector.updates.count > before
-        let seqs = try flushReturningSeqs()
-        if let bodyError { throw bodyError }
-        return changed ? seqs.last : nil
+        let emitted = collector.updates[before...].map(\.update)
+        return (finish(emitted: emitted, changed: !emitted.isEmpty), bodyError)
     }
 
     /// Applies a remote or imported update (origin "remote" unless given) and journals what it
-    /// changed; returns the seq (nil if it changed nothing). If the document is left with
-    /// updates whose dependencies are missing (`doc.hasPending`), the update is journaled as
-    /// received instead of what the document emitted, so that the parked part survives a
-    /// reopen too.
-    @discardableResult
-    public func apply(_ update: [UInt8], origin: String? = nil) throws(JournalError) -> Int64? {
+    /// changed. Throws `.badUpdate` (the document unchanged) when it does not decode; a journal
+    /// failure comes back in the commit. If the document is left with updates whose
+    /// dependencies are missing (`doc.hasPending`), the update is journaled as received instead
+    /// of what the document emitted, so that the parked part survives a reopen too.
+    public func commitApply(_ update: [UInt8], origin: String? = nil) throws(JournalError) -> Commit {
         let origin = origin ?? "remote"
         let before = collector.updates.count
         do { try doc.applyUpdate(update, origin: origin) } catch let error as DecodingError {
@@ -126,13 +136,41 @@ public final class JournaledDocument {
         } catch {
             throw .badUpdate(.malformed("\(error)", offset: 0))
         }
+        let emitted = collector.updates[before...].map(\.update)
         if doc.hasPending {
             collector.updates.removeSubrange(before...)
             collector.updates.append((update, origin))
         }
-        let changed = collector.updates.count > before
-        let seqs = try flushReturningSeqs()
-        return changed ? seqs.last : nil
+        return finish(emitted: emitted, changed: collector.updates.count > before)
+    }
+
+    private func finish(emitted: [[UInt8]], changed: Bool) -> Commit {
+        do throws(JournalError) {
+            let seqs = try flushReturningSeqs()
+            return Commit(updates: emitted, seq: changed ? seqs.last : nil, changed: changed)
+        } catch {
+            return Commit(updates: emitted, seq: nil, changed: changed, journalError: error)
+        }
+    }
+
+    /// Runs `body` in one transaction and journals its update; returns the seq (nil if nothing
+    /// changed). If `body` throws after changing the document, the change is still journaled
+    /// (the transaction commits what it did), then the error is rethrown.
+    @discardableResult
+    public func edit(origin: String? = nil, _ body: (YDoc) throws -> Void) throws -> Int64? {
+        let (commit, bodyError) = commitEdit(origin: origin, body)
+        if let error = commit.journalError { throw error }
+        if let bodyError { throw bodyError }
+        return commit.seq
+    }
+
+    /// `commitApply` for callers that only need the seq (nil if it changed nothing); a journal
+    /// failure is thrown.
+    @discardableResult
+    public func apply(_ update: [UInt8], origin: String? = nil) throws(JournalError) -> Int64? {
+        let commit = try commitApply(update, origin: origin)
+        if let error = commit.journalError { throw error }
+        return commit.seq
     }
 
     /// Appends what the document emitted and is not journaled yet; returns the new seqs.

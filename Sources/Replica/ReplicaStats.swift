@@ -1,3 +1,5 @@
+import Sync
+
 /// Counters of one replica (all sessions), for tests and the convergence benchmark.
 public struct ReplicaStats: Sendable, Equatable {
     public var framesSent = 0
@@ -16,6 +18,11 @@ public struct ReplicaStats: Sendable, Equatable {
     public var unchangedUpdatesReceived = 0
     /// Received frames that did not decode or apply (ignored, like y-protocols does).
     public var badFrames = 0
+    /// Remote updates the document took but the journal could not append (retried with the
+    /// next change; not acknowledged meanwhile).
+    public var journalFailures = 0
+    /// Acknowledgements (our state vector after updates from a peer) sent.
+    public var acknowledgementsSent = 0
     /// Local edits and remote updates that changed the document.
     public var localEdits = 0
     public var remoteUpdatesApplied = 0
@@ -41,11 +48,55 @@ public struct ReplicaStats: Sendable, Equatable {
         r.redundantUpdatesReceived = a.redundantUpdatesReceived + b.redundantUpdatesReceived
         r.unchangedUpdatesReceived = a.unchangedUpdatesReceived + b.unchangedUpdatesReceived
         r.badFrames = a.badFrames + b.badFrames
+        r.journalFailures = a.journalFailures + b.journalFailures
+        r.acknowledgementsSent = a.acknowledgementsSent + b.acknowledgementsSent
         r.localEdits = a.localEdits + b.localEdits
         r.remoteUpdatesApplied = a.remoteUpdatesApplied + b.remoteUpdatesApplied
         r.journalWrites = a.journalWrites + b.journalWrites
         r.connections = a.connections + b.connections
         r.dialFailures = a.dialFailures + b.dialFailures
         return r
+    }
+}
+
+extension ReplicaStats {
+    /// Counts what the core noted (the one place a client replica maps notes to counters).
+    public mutating func record(_ note: ReplicaNote) {
+        switch note {
+        case .received: break  // counted by the host as the frame arrives
+        case .invalid: badFrames += 1
+        case .localEdit: localEdits += 1
+        case let .applied(peer): if peer != nil { remoteUpdatesApplied += 1 }
+        case let .unchanged(peer): if peer != nil { unchangedUpdatesReceived += 1 }
+        case let .redundant(_, step2):
+            if step2 { redundantStep2Received += 1 } else { redundantUpdatesReceived += 1 }
+        case let .refused(_, count, _): badFrames += count
+        case .ackSent: acknowledgementsSent += 1
+        case let .failure(kind, _): if kind == .journal { journalFailures += 1 }
+        }
+    }
+
+    /// Counts a frame handed to a transport.
+    public mutating func recordSent(_ frame: [UInt8]) {
+        framesSent += 1
+        bytesSent += frame.count
+        switch FrameKind(of: frame) {
+        case .syncStep1: step1Sent += 1
+        case .syncStep2:
+            step2Sent += 1
+            updateBytesSent += Self.payloadSize(frame)
+        case .update:
+            updatesSent += 1
+            updateBytesSent += Self.payloadSize(frame)
+        default: break
+        }
+    }
+
+    /// The update inside a `[0][1|2][vb update]` frame.
+    private static func payloadSize(_ frame: [UInt8]) -> Int {
+        var n = frame.count - 2, len = 1
+        while n > 1 << (7 * len) { len += 1 }
+        n = frame.count - 2 - len
+        return max(0, n)
     }
 }

@@ -2,6 +2,7 @@ import CRDT
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Replica
 import RoomHost
 
 /// The HTTP API: the seed's `GET`/`POST /parties/<party>/:room`, and ours (`state`, `update`,

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import Replica
 import RoomHost
 import ServiceLifecycle
 
@@ -68,7 +69,7 @@ public final class ReplicaServer: Sendable {
             let acks = ["1", "true", "yes"].contains(query.get("ack").map { String($0) } ?? "")
             let label = query.get("label").map { String($0) } ?? ""
             let socket = RoomSocket(host: self.host, limits: self.config.limits, logger: self.logger)
-            await socket.run(room: room, options: MemberOptions(access: access, durableAcks: acks, label: label),
+            await socket.run(room: room, options: JoinOptions(access: access, durableAcks: acks, label: label),
                              inbound: inbound, outbound: outbound)
         }
 

@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import Replica
 import RoomHost
 
 /// The claims of a room token (HS256): which rooms, what scope, until when.

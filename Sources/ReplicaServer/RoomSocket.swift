@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import Replica
 import RoomHost
 
 /// Runs one WebSocket connection of a room: joins it, feeds it every message, writes what the
@@ -13,7 +14,7 @@ struct RoomSocket {
     let limits: RoomLimits
     let logger: Logger
 
-    func run(room name: String, options: MemberOptions, inbound: WebSocketInboundStream,
+    func run(room name: String, options: JoinOptions, inbound: WebSocketInboundStream,
              outbound: WebSocketOutboundWriter) async {
         let room: Room
         do {
@@ -76,7 +77,7 @@ struct RoomSocket {
         }
     }
 
-    private static func read(_ inbound: WebSocketInboundStream, into room: Room, as member: MemberID,
+    private static func read(_ inbound: WebSocketInboundStream, into room: Room, as member: PeerID,
                              maxMessage: Int, logger: Logger) async {
         do {
             for try await message in inbound.messages(maxSize: maxMessage) {

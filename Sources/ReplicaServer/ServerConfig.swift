@@ -1,4 +1,5 @@
 import Journal
+import Replica
 import RoomHost
 
 /// Everything `ycli serve` configures.

@@ -1,4 +1,5 @@
 import Foundation
+import Replica
 import RoomHost
 
 /// A room's view of one WebSocket: frames are queued here and written by the connection's

@@ -1,17 +1,8 @@
 import CRDT
 import Foundation
 import Journal
+import Replica
 import Sync
-
-/// Collects what the document emits during one operation (the observer cannot call into the
-/// actor; the room drains it right after each synchronous operation).
-private final class EmittedUpdates {
-    var updates: [[UInt8]] = []
-    func take() -> [[UInt8]] {
-        defer { updates.removeAll() }
-        return updates
-    }
-}
 
 public enum RoomError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidUpdate(String)
@@ -31,134 +22,106 @@ public enum RoomError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// One hosted document: its journal, the connections editing it and their awareness states.
+/// One hosted document: the server host of a `ReplicaCore`, with the connections editing it.
 ///
 /// The y-websocket server behaviour (spec §7.4), with two differences that Yjs clients cannot
 /// observe: each connection has a `SyncSession`, so a connection is only sent what it lacks
 /// (never its own updates back), and every update is journaled before it is relayed or
-/// acknowledged.
+/// acknowledged. The room adds to the core: join checks (closed, full), y-partykit's chunked
+/// messages, autosave to the content store, metrics and logs.
 public actor Room {
+    /// The room's name (its key in the host).
     public nonisolated let name: String
-    private let store: JournaledDocument
-    private let emitted: EmittedUpdates
+    private let core: ReplicaCore
     private let config: RoomConfig
     private let counters: ServerCounters
     private let log: RoomLogger
     /// The content-store row this room writes back to (autosave), if any.
     private let contentID: String?
 
-    private struct Member {
-        var session: SyncSession
+    private struct Connection {
         let connection: any RoomConnection
-        let options: MemberOptions
-        /// Awareness clients this connection announced (removed when it leaves).
-        var clients: Set<ClientID> = []
-        var limiter: RateLimiter
+        let label: String
         /// A y-partykit chunked message being received (`y-pk-batch#` start ... end).
         var batch: PartyBatch?
     }
-    private var members: [MemberID: Member] = [:]
-    private var nextMember = 1
-    private var awareness: Awareness
-    private var awarenessTimer: Task<Void, Never>?
-    /// Upper bound of the encoded document size: the full state at load, plus every applied update.
-    private var sizeEstimate: Int
-    private var appendsSinceCompaction = 0
-    private var dirtySince: Double?
-    private var lastChange: Double = 0
-    private var autosaveTask: Task<Void, Never>?
+    private var connections: [PeerID: Connection] = [:]
+    private var autosave: AutosaveSchedule
+    private var timer = DeadlineTimer()
+    private let clock = HostClock()
     private var isClosed = false
     /// When the last connection left (or the room loaded), for idle eviction.
     public private(set) var idleSince: Double?
 
-    private let started = ContinuousClock.now
-    private var now: Double {
-        let d = ContinuousClock.now - started
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
-
     init(name: String, store: sending JournaledDocument, contentID: String?, config: RoomConfig,
          counters: ServerCounters, log: @escaping RoomLogger) {
-        let emitted = EmittedUpdates()
-        store.doc.observeUpdate { [emitted] event in emitted.updates.append(event.update) }
         self.name = name
-        self.store = store
-        self.emitted = emitted
         self.contentID = contentID
         self.config = config
         self.counters = counters
         self.log = log
-        var awareness = Awareness(clientID: store.doc.clientID, now: 0)
-        awareness.setLocalState(nil, now: 0)  // the server itself has no presence (y-websocket: null)
-        self.awareness = awareness
-        self.sizeEstimate = store.doc.encodeStateAsUpdate().count
-        self.idleSince = 0
+        // y-websocket relays awareness to its sender too; the server itself has no presence.
+        core = ReplicaCore(store: store, options: ReplicaCoreOptions(compactEvery: config.compactEvery,
+                                                                     maxDocumentBytes: config.limits.maxDocumentBytes,
+                                                                     awarenessEcho: true),
+                           now: 0)
+        autosave = AutosaveSchedule(debounce: config.autosaveDebounce, maxDelay: config.autosaveMaxDelay)
+        idleSince = 0
     }
 
     // MARK: - Connections
 
     /// Adds a connection: sends it our SyncStep1 and the known awareness states. Nil (and the
     /// connection closed) when the room is full or closed.
-    public func join(_ connection: any RoomConnection, options: MemberOptions = .init()) -> MemberID? {
+    public func join(_ connection: any RoomConnection, options: JoinOptions = .init()) -> PeerID? {
         guard !isClosed else {
             connection.close(.goingAway, reason: "room is closing")
             return nil
         }
-        guard members.count < config.limits.maxConnectionsPerRoom else {
+        guard connections.count < config.limits.maxConnectionsPerRoom else {
             counters.add("ysync_connections_refused_total", labels: ["reason": "room_full"])
             log(.warning, "room \(name): refused \(options.label): \(config.limits.maxConnectionsPerRoom) connections already")
             connection.close(.tryAgainLater, reason: "room is full")
             return nil
         }
-        let id = MemberID(raw: nextMember)
-        nextMember += 1
         // Room connections are ordered and lossless while they live (WebSocket): later step 2
-        // answers need not repeat what the connection was already sent.
-        // Messages to a connection stay under the server's own frame limit: a larger step 2 or
-        // update goes in several valid updates (a client with the same limit can take them).
-        let sessionOptions = SyncSession.Options(reliableDelivery: true, maxUpdateBytes: config.limits.maxFrameBytes)
-        var member = Member(session: SyncSession(options: sessionOptions), connection: connection, options: options,
-                            limiter: RateLimiter(perSecond: config.limits.messagesPerSecond, burst: config.limits.messageBurst))
-        let greeting = member.session.start(store.doc, now: now)
-        members[id] = member
+        // answers need not repeat what the connection was already sent, and the handshake is
+        // never retried. Messages to a connection stay under the server's own frame limit: a
+        // larger step 2 or update goes in several valid updates.
+        let limits = config.limits
+        let policy = PeerPolicy(
+            access: options.access, acknowledgementDelay: options.durableAcks ? 0 : nil,
+            rateLimit: .init(perSecond: limits.messagesPerSecond, burst: limits.messageBurst), closesOnBadInput: true,
+            session: SyncSession.Options(handshakeRetry: .infinity, reliableDelivery: true, maxUpdateBytes: limits.maxFrameBytes),
+            label: options.label)
+        let (id, greeting) = core.openPeer(policy, now: clock.now)
+        connections[id] = Connection(connection: connection, label: options.label)
         idleSince = nil
         counters.add("ysync_connections_total")
-        for f in greeting { send(.binary(f), to: id) }
-        let present = awareness.states.keys.sorted()
-        if !present.isEmpty {  // y-websocket sends awareness on connect only when someone is there
-            send(.binary(awareness.awarenessMessage(clients: present)), to: id)
-        }
-        startAwarenessTimer()
+        perform(greeting)
         log(.debug, "room \(name): \(id) \(options.label) joined (\(options.access.rawValue)\(options.durableAcks ? ", acks" : ""))")
         return id
     }
 
     /// Removes a connection (it closed): its awareness states are removed and the removal
     /// broadcast to the others.
-    public func leave(_ id: MemberID) {
-        guard let member = members.removeValue(forKey: id) else { return }
-        let change = awareness.removeStates(Array(member.clients), now: now)
-        if !change.removed.isEmpty {
-            broadcast(.binary(awareness.awarenessMessage(clients: change.removed)), except: nil)
-        }
-        if members.isEmpty {
-            idleSince = now
-            awarenessTimer?.cancel()
-            awarenessTimer = nil
-        }
+    public func leave(_ id: PeerID) {
+        guard connections.removeValue(forKey: id) != nil else { return }
+        let (_, effects) = core.closePeer(id, now: clock.now)
+        perform(effects)
+        if connections.isEmpty { idleSince = clock.now }
         log(.debug, "room \(name): \(id) left")
     }
 
     /// Handles one message from a connection. Anything wrong closes that connection only.
-    public func receive(_ message: InboundMessage, from id: MemberID) {
-        guard var member = members[id] else { return }
-        let t = now
-        guard member.limiter.allow(now: t) else {
-            members[id] = member
-            disconnect(id, .rateLimited, "more than \(Int(config.limits.messagesPerSecond)) messages per second")
+    public func receive(_ message: InboundMessage, from id: PeerID) {
+        guard connections[id] != nil else { return }
+        let t = clock.now
+        let (allowed, refusal) = core.admit(id, now: t)
+        guard allowed else {
+            perform(refusal)
             return
         }
-        members[id] = member
         switch message {
         case let .text(text):
             counters.add("ysync_bytes_received_total", text.utf8.count)
@@ -170,19 +133,19 @@ public actor Room {
             }
         case let .binary(frame):
             counters.add("ysync_bytes_received_total", frame.count)
-            if members[id]?.batch != nil {
-                do throws(PartyBatch.Failure) { try members[id]!.batch!.append(frame) } catch {
+            if connections[id]?.batch != nil {
+                do throws(PartyBatch.Failure) { try connections[id]!.batch!.append(frame) } catch {
                     disconnect(id, .invalidPayload, "chunked message: \(error)")
                 }
             } else {
-                receiveFrame(frame, from: id, now: t)
+                perform(core.receive(frame, from: id, now: t))
             }
         }
     }
 
     /// y-partykit's chunking of client messages over 1 MB (spec §7.5): a start control frame,
     /// binary parts, an end control frame; the whole message is then handled as one frame.
-    private func receiveBatchControl(_ text: String, from id: MemberID, now t: Double) {
+    private func receiveBatchControl(_ text: String, from id: PeerID, now t: Double) {
         let control: PartyBatch.Control
         do throws(PartyBatch.Failure) { control = try PartyBatch.Control(parsing: text) } catch {
             disconnect(id, .invalidPayload, "chunked message: \(error)")
@@ -190,306 +153,186 @@ public actor Room {
         }
         switch control.type {
         case "start":
-            guard members[id]?.batch == nil else {
-                disconnect(id, .invalidPayload, "chunked message: start inside batch \(members[id]!.batch!.id)")
+            guard connections[id]?.batch == nil else {
+                disconnect(id, .invalidPayload, "chunked message: start inside batch \(connections[id]!.batch!.id)")
                 return
             }
             guard control.size <= config.limits.maxFrameBytes else {
                 disconnect(id, .messageTooBig, "chunked message of \(control.size) bytes (limit \(config.limits.maxFrameBytes))")
                 return
             }
-            members[id]?.batch = PartyBatch(control)
+            connections[id]?.batch = PartyBatch(control)
         case "end":
-            guard let batch = members[id]?.batch else {
+            guard let batch = connections[id]?.batch else {
                 disconnect(id, .invalidPayload, "chunked message: end without start")
                 return
             }
-            members[id]?.batch = nil
+            connections[id]?.batch = nil
             do throws(PartyBatch.Failure) { try batch.finish(control) } catch {
                 disconnect(id, .invalidPayload, "chunked message: \(error)")
                 return
             }
             counters.add("ysync_chunked_messages_total")
-            receiveFrame(batch.bytes, from: id, now: t)
+            perform(core.receive(batch.bytes, from: id, now: t))
         default:
             disconnect(id, .invalidPayload, "chunked message: unknown type \(control.type)")
         }
     }
 
-    private func receiveFrame(_ frame: [UInt8], from id: MemberID, now t: Double) {
-        guard var member = members[id] else { return }
-        let output: SessionOutput
-        do {
-            output = try member.session.receive(frame, store.doc, now: t)
-        } catch {
-            counters.add("ysync_messages_received_total", labels: ["kind": "invalid"])
-            disconnect(id, .invalidPayload, "bad message: \(error)")
-            return
-        }
-        members[id] = member
-        counters.add("ysync_messages_received_total", labels: ["kind": Self.kind(of: frame)])
-        for f in output.send { send(.binary(f), to: id) }
-
-        var changed = false
-        if !output.apply.isEmpty {
-            if member.options.access == .read {
-                counters.add("ysync_updates_refused_total", labels: ["reason": "read_only"], output.apply.count)
-                log(.debug, "room \(name): ignored \(output.apply.count) update(s) from read-only \(id)")
-            } else {
-                for update in output.apply {
-                    do {
-                        changed = try integrate(update, origin: "remote") || changed
-                    } catch let RoomError.documentTooLarge(limit, wouldBe) {
-                        counters.add("ysync_updates_refused_total", labels: ["reason": "document_too_large"])
-                        disconnect(id, .documentTooLarge, "document would be \(wouldBe) bytes (limit \(limit))")
-                        return
-                    } catch let RoomError.invalidUpdate(reason) {
-                        disconnect(id, .invalidPayload, "bad update: \(reason)")
-                        return
-                    } catch {
-                        counters.add("ysync_errors_total", labels: ["kind": "journal"])
-                        log(.error, "room \(name): could not journal an update from \(id): \(error)")
-                        disconnect(id, .internalError, "could not store the update")
-                        return
-                    }
-                }
-            }
-        }
-        // A step 2 that changed nothing is (after the handshake) the answer to our previous ack:
-        // it still has content when the client's document has deletions (a step 2 carries the
-        // whole delete set), so acknowledging it would ping-pong for ever.
-        let isUpdateMessage = frame.count > 1 && frame[0] == 0 && frame[1] == 2
-        if !output.apply.isEmpty, changed || isUpdateMessage || output.becameSynced,
-           member.options.durableAcks, member.options.access == .write, members[id] != nil {
-            // Everything this connection sent so far is journaled (or was already known):
-            // tell it what we hold. Only for messages with content: the client answers our
-            // step 1 with a step 2, and acknowledging an empty one would never end.
-            send(.binary(SyncMessage.syncStep1(stateVector: store.doc.encodeStateVector()).encoded()), to: id)
-            counters.add("ysync_acks_sent_total")
-        }
-
-        for update in output.awareness {
-            let entries: [Awareness.WireEntry]
-            let change: AwarenessChange
-            do {
-                entries = try Awareness.decodeUpdate(update)
-                change = try awareness.apply(update, now: t)
-            } catch {
-                disconnect(id, .invalidPayload, "bad awareness update: \(error)")
-                return
-            }
-            if members[id] != nil {
-                for e in entries {
-                    if e.json == nil { members[id]!.clients.remove(e.client) } else { members[id]!.clients.insert(e.client) }
-                }
-            }
-            if !change.broadcast.isEmpty {
-                broadcast(.binary(awareness.awarenessMessage(clients: change.broadcast)), except: nil)
-            }
-        }
-        if output.queryAwareness {
-            send(.binary(awareness.awarenessMessage(clients: awareness.states.keys.sorted())), to: id)
-        }
+    /// Closes one connection with `code` (the room's own decision), logs why, and removes it.
+    private func disconnect(_ id: PeerID, _ code: CloseCode, _ reason: String) {
+        guard connections[id] != nil else { return }
+        let (_, effects) = core.closePeer(id, now: clock.now)
+        closed(id, code, reason)
+        perform(effects)
     }
 
-    private static func kind(of frame: [UInt8]) -> String {
-        switch (frame.first, frame.count > 1 ? frame[1] : nil) {
-        case (0, 0): "sync_step1"
-        case (0, 1): "sync_step2"
-        case (0, 2): "update"
-        case (1, _): "awareness"
-        case (2, _): "auth"
-        case (3, _): "query_awareness"
-        default: "other"
-        }
-    }
-
-    /// Closes one connection with `code`, logs why, and removes it.
-    private func disconnect(_ id: MemberID, _ code: CloseCode, _ reason: String) {
-        guard let member = members[id] else { return }
+    /// A connection the core dropped (or `disconnect` did): count, log, close the socket.
+    private func closed(_ id: PeerID, _ code: CloseCode, _ reason: String) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
         counters.add("ysync_connections_closed_total", labels: ["code": String(code.rawValue)])
-        log(code == .internalError ? .error : .warning, "room \(name): closing \(id) \(member.options.label): \(code): \(reason)")
-        member.connection.close(code, reason: String(reason.prefix(120)))  // close reasons are limited to 123 bytes
-        leave(id)
+        log(code == .internalError ? .error : .warning, "room \(name): closing \(id) \(connection.label): \(code): \(reason)")
+        connection.connection.close(code, reason: String(reason.prefix(120)))  // close reasons are limited to 123 bytes
+        if connections.isEmpty { idleSince = clock.now }
+        log(.debug, "room \(name): \(id) left")
+    }
+
+    /// Carries out what the core asked for, then re-arms the timer.
+    private func perform(_ effects: [ReplicaEffect]) {
+        for effect in effects {
+            switch effect {
+            case let .send(id, frame): send(.binary(frame), to: id)
+            case let .close(id, code, reason): closed(id, code, reason)
+            case .persisted: noteChange()
+            case .presence: break
+            case let .note(note): count(note)
+            }
+        }
+        arm()
+    }
+
+    /// The one place the core's notes become metrics and log lines.
+    private func count(_ note: ReplicaNote) {
+        switch note {
+        case let .received(_, kind):
+            counters.add("ysync_messages_received_total", labels: ["kind": kind.rawValue])
+        case .invalid, .localEdit, .redundant:
+            break  // invalid input closes the connection: the close is counted and logged
+        case .applied: counters.add("ysync_updates_applied_total")
+        case .unchanged: counters.add("ysync_updates_unchanged_total")
+        case let .refused(id, count, reason):
+            counters.add("ysync_updates_refused_total", labels: ["reason": reason.rawValue], count)
+            if reason == .readOnly { log(.debug, "room \(name): ignored \(count) update(s) from read-only \(id)") }
+        case .ackSent: counters.add("ysync_acks_sent_total")
+        case let .failure(kind, message):
+            counters.add("ysync_errors_total", labels: ["kind": kind.rawValue])
+            log(.error, "room \(name): \(message)")
+        }
+    }
+
+    /// The next wake-up: the core's deadline (awareness checks) or the autosave.
+    private func arm() {
+        guard !isClosed else { return }
+        let deadlines = [core.nextDeadline, autosave.due].compactMap { $0 }
+        guard let deadline = deadlines.min() else { return }
+        let now = clock.now
+        timer.arm(at: max(deadline, now), now: now) { [weak self] in await self?.wake() }
+    }
+
+    private func wake() {
+        timer.fired()
+        guard !isClosed else { return }
+        let now = clock.now
+        if let due = autosave.due, due <= now { saveContent() }
+        perform(core.tick(now: now))
     }
 
     // MARK: - Document
 
-    /// Applies and journals `update`, then relays what it changed to every connection (each
-    /// gets only what it lacks). Returns whether the document changed.
-    private func integrate(_ update: [UInt8], origin: String) throws(RoomError) -> Bool {
-        guard !isClosed else { throw .closed }
-        let wouldBe = sizeEstimate + update.count
-        if wouldBe > config.limits.maxDocumentBytes {
-            throw .documentTooLarge(limit: config.limits.maxDocumentBytes, wouldBe: wouldBe)
-        }
-        _ = emitted.take()
-        let seq: Int64?
-        do {
-            seq = try store.apply(update, origin: origin)
-        } catch {
-            _ = emitted.take()
-            if case let .badUpdate(reason) = error { throw .invalidUpdate("\(reason)") }
-            throw .journal(error)
-        }
-        let updates = emitted.take()
-        guard seq != nil else {
-            counters.add("ysync_updates_unchanged_total")
-            return false
-        }
-        sizeEstimate += update.count
-        counters.add("ysync_updates_applied_total")
-        noteAppend()
-        relay(updates)
-        noteChange()
-        return true
-    }
-
-    /// Sends each emitted update (one per transaction, in order) to every member, cut to what it
-    /// lacks. Never merged: nothing can be lost to a merge that fails.
-    private func relay(_ updates: [[UInt8]]) {
-        for update in updates {
-            // Written by this document's own encoder a moment ago: it always decodes.
-            let coverage = try! UpdateCoverage(update: update)
-            for id in members.keys.sorted() {
-                guard members[id] != nil else { continue }
-                let frames = members[id]!.session.localUpdate(update, coverage: coverage)
-                for f in frames { send(.binary(f), to: id) }
-            }
-        }
-    }
-
     /// `POST .../update`: applies an update v1 as if a writer had sent it.
     @discardableResult
     public func applyUpdate(_ update: [UInt8]) throws(RoomError) -> Bool {
+        guard !isClosed else { throw .closed }
         do { _ = try UpdateCoverage(update: update) } catch { throw .invalidUpdate("\(error)") }
-        return try integrate(update, origin: "http")
+        let (result, effects) = core.importUpdate(update, origin: "http", now: clock.now)
+        perform(effects)
+        switch result {
+        case .changed: return true
+        case .unchanged: return false
+        case let .invalid(reason): throw .invalidUpdate(reason)
+        case let .documentTooLarge(limit, wouldBe): throw .documentTooLarge(limit: limit, wouldBe: wouldBe)
+        case let .journalFailed(error): throw .journal(error)
+        }
     }
 
     /// The document as an update v1; with `since`, only what a peer holding it lacks.
     public func state(since sv: StateVector? = nil) -> [UInt8] {
-        store.doc.encodeStateAsUpdate(since: sv ?? StateVector())
+        core.doc.encodeStateAsUpdate(since: sv ?? StateVector())
     }
 
-    public var stateVector: StateVector { store.doc.stateVector }
+    /// The document's state vector.
+    public var stateVector: StateVector { core.doc.stateVector }
 
     /// The text of root type `name` (empty when absent).
     public func text(_ name: String) -> String {
-        store.doc.getText(name).string
+        core.doc.getText(name).string
     }
 
     // MARK: - Presence and broadcast
 
     /// Awareness states of the connected clients (JSON text), by client id.
     public var awarenessStates: [ClientID: String] {
-        awareness.states.filter { $0.key != awareness.clientID }
+        core.awareness.states.filter { $0.key != core.awareness.clientID }
     }
 
-    public var connectionCount: Int { members.count }
+    /// Open connections.
+    public var connectionCount: Int { connections.count }
 
     /// Sends `text` as a text frame to every connection; returns how many got it.
     public func broadcastText(_ text: String) -> Int {
-        let n = members.count
-        broadcast(.text(text), except: nil)
-        return n
+        for id in connections.keys.sorted() { send(.text(text), to: id) }
+        return connections.count
     }
 
-    private func broadcast(_ frame: OutboundFrame, except: MemberID?) {
-        for id in members.keys.sorted() where id != except { send(frame, to: id) }
-    }
-
-    private func send(_ frame: OutboundFrame, to id: MemberID) {
-        guard let member = members[id] else { return }
+    private func send(_ frame: OutboundFrame, to id: PeerID) {
+        guard let connection = connections[id] else { return }
         switch frame {
         case let .binary(b): counters.add("ysync_bytes_sent_total", b.count)
         case let .text(s): counters.add("ysync_bytes_sent_total", s.utf8.count)
         }
         counters.add("ysync_messages_sent_total")
-        member.connection.send(frame)
-    }
-
-    /// Drops remote awareness states not renewed for 30 s (y-protocols' timeout), as the
-    /// y-websocket server's own awareness does, and tells the others.
-    private func startAwarenessTimer() {
-        guard awarenessTimer == nil else { return }
-        awarenessTimer = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(Awareness.checkInterval))
-                guard let self, !Task.isCancelled else { return }
-                await self.awarenessTick()
-            }
-        }
-    }
-
-    private func awarenessTick() {
-        let (_, timedOut) = awareness.tick(now: now)
-        guard !timedOut.isEmpty else { return }
-        for id in members.keys { members[id]!.clients.subtract(timedOut) }
-        broadcast(.binary(awareness.awarenessMessage(clients: timedOut)), except: nil)
+        connection.connection.send(frame)
     }
 
     // MARK: - Persistence
 
-    private func noteAppend() {
-        appendsSinceCompaction += 1
-        if appendsSinceCompaction >= config.compactEvery {
-            appendsSinceCompaction = 0
-            do { try store.compactIfNeeded() } catch {
-                counters.add("ysync_errors_total", labels: ["kind": "compaction"])
-                log(.error, "room \(name): compaction failed: \(error)")
-            }
-        }
-    }
-
-    /// Autosave to the content store: `autosaveDebounce` after the last change, and at most
-    /// `autosaveMaxDelay` after the first unsaved one.
+    /// The document changed: schedule the autosave (rooms with a content-store row only).
     private func noteChange() {
         guard contentID != nil, config.contentStore != nil else { return }
-        let t = now
-        if dirtySince == nil { dirtySince = t }
-        lastChange = t
-        guard autosaveTask == nil else { return }
-        autosaveTask = Task { [weak self] in await self?.autosaveLoop() }
-    }
-
-    private func autosaveLoop() async {
-        while let since = dirtySince, !isClosed, !Task.isCancelled {
-            let due = min(lastChange + config.autosaveDebounce, since + config.autosaveMaxDelay)
-            let wait = due - now
-            if wait > 0 {
-                try? await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1))
-                continue
-            }
-            // A failed save stays unsaved: retried after the next change, by persist() or close().
-            if !saveContent() { break }
-        }
-        autosaveTask = nil
+        autosave.changed(now: clock.now)
     }
 
     /// Writes `yDoc` (base64 of the full state) and `body` (the text of the body root) back to
-    /// the content store. False when the write failed (the room stays unsaved).
-    @discardableResult
-    private func saveContent() -> Bool {
-        guard let contentID, let content = config.contentStore, let since = dirtySince else { return true }
-        dirtySince = nil
-        let yDoc = Data(store.doc.encodeStateAsUpdate()).base64EncodedString()
-        let body = store.doc.getText(config.bodyText).string
+    /// the content store. A failed write stays unsaved: retried after the next change, by
+    /// `persist()` or `close()`.
+    private func saveContent() {
+        guard let contentID, let content = config.contentStore, let since = autosave.begin() else { return }
+        let yDoc = Data(core.doc.encodeStateAsUpdate()).base64EncodedString()
+        let body = core.doc.getText(config.bodyText).string
         do {
             try content.writeBack(id: contentID, yDocBase64: yDoc, body: body)
             counters.add("ysync_autosaves_total")
             log(.debug, "room \(name): saved to the content store (\(body.utf16.count) UTF-16 units)")
-            return true
         } catch {
             counters.add("ysync_errors_total", labels: ["kind": "autosave"])
             log(.error, "room \(name): autosave to the content store failed: \(error)")
-            dirtySince = since
-            return false
+            autosave.failed(since: since)
         }
     }
 
     /// Journal figures of this room (for metrics).
     public func journalFigures() -> (rows: Int, bytes: Int, rowsSinceSnapshot: Int)? {
-        guard !isClosed, let s = try? store.journal.stats() else { return nil }
+        guard !isClosed, let s = try? core.store.journal.stats() else { return nil }
         let since = Int(s.lastSeq - (s.lastSnapshotSeq ?? 0))
         return (s.rows, s.storedBytes, max(0, since))
     }
@@ -497,10 +340,7 @@ public actor Room {
     /// Flushes the journal, compacts it when due and saves to the content store.
     public func persist() {
         guard !isClosed else { return }
-        do {
-            _ = try store.flush()
-            try store.compactIfNeeded()
-        } catch {
+        do throws(JournalError) { try core.persist() } catch {
             counters.add("ysync_errors_total", labels: ["kind": "journal"])
             log(.error, "room \(name): persisting failed: \(error)")
         }
@@ -511,11 +351,10 @@ public actor Room {
     public func close(_ code: CloseCode = .goingAway, reason: String = "server shutting down") {
         guard !isClosed else { return }
         persist()
-        for (_, member) in members { member.connection.close(code, reason: reason) }
-        members.removeAll()
-        awarenessTimer?.cancel()
-        autosaveTask?.cancel()
+        for (_, connection) in connections { connection.connection.close(code, reason: reason) }
+        connections.removeAll()
+        timer.cancel()
         isClosed = true
-        store.close()
+        core.store.close()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ReplicaServer
+import Replica
 import RoomHost
 import Testing
 

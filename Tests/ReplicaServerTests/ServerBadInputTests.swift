@@ -1,6 +1,7 @@
 import CRDT
 import Foundation
 import ReplicaServer
+import Replica
 import RoomHost
 import Sync
 import Testing

@@ -93,6 +93,27 @@ struct ServerSyncTests {
         await server.stop()
     }
 
+    @Test("presence: a Replica publishes its awareness state through the server, the other sees it and sees it go")
+    func presenceThroughServer() async throws {
+        let server = try await TestServer.start()
+        let dir = try makeTempDir("ysync-presence")
+        let r1 = try Replica(path: dir + "/one.ystore", create: true, clientID: 11)
+        let r2 = try Replica(path: dir + "/two.ystore", create: true, clientID: 22)
+        let url = server.url("presence")
+        try await r1.setPresence(#"{"user":{"name":"ada"}}"#)
+        let s1 = await r1.connect(dial: { try await WebSocketTransport.connect(url: url) })
+        await r2.connect(dial: { try await WebSocketTransport.connect(url: url) })
+        try await eventually("r2 sees r1's presence") { await r2.presence[11] == #"{"user":{"name":"ada"}}"# }
+        try await r2.setPresence(#"{"user":{"name":"bo"}}"#)
+        try await eventually("r1 sees r2's presence") { await r1.presence[22] == #"{"user":{"name":"bo"}}"# }
+        // The server drops the states of a connection that closes, and tells the others.
+        await r1.disconnect(s1)
+        try await eventually("r1's presence gone from r2") { await r2.presence[11] == nil }
+        await r1.close()
+        await r2.close()
+        await server.stop()
+    }
+
     @Test("durable acknowledgements: only connections that ask get a SyncStep1 after each update")
     func durableAcks() async throws {
         let server = try await TestServer.start()

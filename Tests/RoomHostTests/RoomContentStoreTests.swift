@@ -1,6 +1,7 @@
 import CRDT
 import CSQLite
 import Foundation
+import Replica
 import RoomHost
 import Sync
 import Testing

@@ -1,6 +1,7 @@
 import CRDT
 import Foundation
 import Journal
+import Replica
 import RoomHost
 import Sync
 import Testing
@@ -55,7 +56,7 @@ private final class JournalProbeConnection: RoomConnection, @unchecked Sendable 
         await room.receive(.binary(SyncMessage.syncStep1(StateVector()).encoded()), from: pid)
 
         let acker = JournalProbeConnection(journalPath: path)
-        let aid = try #require(await room.join(acker, options: MemberOptions(durableAcks: true)))
+        let aid = try #require(await room.join(acker, options: JoinOptions(durableAcks: true)))
         await room.receive(.binary(SyncMessage.syncStep1(StateVector()).encoded()), from: aid)
 
         var expected = ""
@@ -112,7 +113,7 @@ private final class JournalProbeConnection: RoomConnection, @unchecked Sendable 
         let room = try await host.acquire("ro-aw")
         let w = SimClient(room: room, clientID: 1), r = SimClient(room: room, clientID: 2)
         try await w.join()
-        try await r.join(MemberOptions(access: .read))
+        try await r.join(JoinOptions(access: .read))
         await r.setAwareness(#"{"name":"viewer"}"#)
         try await settle([w, r])
         #expect(w.awareness.states[2] == #"{"name":"viewer"}"#)

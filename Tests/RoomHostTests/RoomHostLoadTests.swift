@@ -1,5 +1,6 @@
 import CRDT
 import Foundation
+import Replica
 import RoomHost
 import Sync
 import Testing

@@ -1,5 +1,6 @@
 import CRDT
 import Foundation
+import Replica
 import RoomHost
 import Sync
 import Testing
@@ -101,7 +102,7 @@ final class SimClient {
     var session = SyncSession()
     var awareness: Awareness
     let connection = RecordingConnection()
-    private(set) var id: MemberID?
+    private(set) var id: PeerID?
     /// Every message received and processed by `pump`, in order.
     private(set) var received: [SyncMessage] = []
     /// Answer what the session says to answer (step 1 → step 2). Off to look at raw traffic.
@@ -121,7 +122,7 @@ final class SimClient {
     /// Joins; with `handshake`, sends our step 1 (as y-websocket clients do on connect) and
     /// processes the greeting.
     @discardableResult
-    func join(_ options: MemberOptions = .init(), handshake: Bool = true) async throws -> MemberID? {
+    func join(_ options: JoinOptions = .init(), handshake: Bool = true) async throws -> PeerID? {
         id = await room.join(connection, options: options)
         if handshake, id != nil {
             for f in session.start(doc) { await send(f) }

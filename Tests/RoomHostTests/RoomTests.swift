@@ -1,5 +1,6 @@
 import CRDT
 import Foundation
+import Replica
 import RoomHost
 import Sync
 import Testing
@@ -183,7 +184,7 @@ import Testing
         let w = SimClient(room: room, clientID: 1), r = SimClient(room: room, clientID: 2)
         try await w.join()
         try r.doc.getText("t").insert(at: 0, "reader's offline text")
-        try await r.join(MemberOptions(access: .read, label: "reader"))
+        try await r.join(JoinOptions(access: .read, label: "reader"))
         // The reader's step 2 carried its text: refused.
         #expect(await room.text("t") == "")
         let refusedAtJoin = host.counters.value("ysync_updates_refused_total", labels: ["reason": "read_only"])
@@ -367,8 +368,8 @@ import Testing
         let dir = RoomTempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("ghost")
-        await room.receive(.binary(SyncMessage.update(makeTextUpdate("ghost")).encoded()), from: MemberID(raw: 99))
-        await room.leave(MemberID(raw: 99))
+        await room.receive(.binary(SyncMessage.update(makeTextUpdate("ghost")).encoded()), from: PeerID(raw: 99))
+        await room.leave(PeerID(raw: 99))
         #expect(await room.text("t") == "")
         await host.shutdown()
     }
@@ -438,7 +439,7 @@ import Testing
         let a = SimClient(room: room, clientID: 1), other = SimClient(room: room, clientID: 2)
         try await other.join()
         try a.doc.getText("t").insert(at: 0, "offline ")
-        try await a.join(MemberOptions(durableAcks: true, label: "ycli"))
+        try await a.join(JoinOptions(durableAcks: true, label: "ycli"))
 
         // Greeting step 1, then the ack of our step 2 (the handshake), holding our offline text.
         #expect(a.step1Messages.count == 2)
@@ -480,7 +481,7 @@ import Testing
         let t = a.doc.getText("t")
         try t.insert(at: 0, "hello cruel world")
         try t.delete(at: 5, count: 6)
-        try await a.join(MemberOptions(durableAcks: true))  // settles, or throws on a ping-pong
+        try await a.join(JoinOptions(durableAcks: true))  // settles, or throws on a ping-pong
         #expect(await room.text("t") == "hello world")
         #expect(a.step1Messages.count == 2, "greeting + the ack of the handshake step 2")
         #expect(try StateVector(decoding: a.step1Messages.last!) == (await room.stateVector))
@@ -496,7 +497,7 @@ import Testing
         #expect(!a.connection.isClosed)
         // A second acking client joining a room with deletions settles too.
         let b = SimClient(room: room, clientID: 2)
-        try await b.join(MemberOptions(durableAcks: true))
+        try await b.join(JoinOptions(durableAcks: true))
         try await settle([a, b])
         #expect(b.text == "lo world")
         await host.shutdown()
@@ -526,7 +527,7 @@ import Testing
         let host = try makeHost(dir)
         let room = try await host.acquire("roacks")
         let r = SimClient(room: room, clientID: 1)
-        try await r.join(MemberOptions(access: .read, durableAcks: true))
+        try await r.join(JoinOptions(access: .read, durableAcks: true))
         try await r.insert("nope")
         try await settle([r])
         #expect(r.step1Messages.count == 1)

@@ -1,3 +1,4 @@
+import Replica
 import RoomHost
 import Testing
 

@@ -15,6 +15,8 @@ struct NetworkSync {
     let timeout: Double
     let maxMessageBytes: Int
     let json: Bool
+    /// The presence (awareness state, JSON) to publish while watching.
+    let presence: String?
 }
 
 #if canImport(ReplicaServer)
@@ -189,10 +191,12 @@ extension NetworkSync {
         let opened = try journalCall(path) { () throws(JournalError) in try JournaledDocument.open(path: path) }
         let textName = store.textName ?? ((try? opened.journal.meta(StoreMeta.rootText)) ?? nil) ?? StoreMeta.defaultRootText
         let replica = Replica(store: opened)
+        if let presence { try await replica.setPresence(presence) }
         let url = dialURL(), token = token, shown = self.url
         replica.connectWatching(url: url, token: token)
         emit(["event": "watching", "url": shown])
         var last = (connected: 0, synced: 0, applied: 0)
+        var lastPresence: [ClientID: String] = [:]
         var failuresShown = 0
         while true {
             try await Task.sleep(for: .milliseconds(100))
@@ -214,6 +218,15 @@ extension NetworkSync {
             if applied > last.applied {
                 let text = await replica.read { doc in doc.getText(textName).string }
                 emit(["event": "update", "updates": applied - last.applied, "text": text])
+            }
+            let others = await replica.presence
+            if others != lastPresence {
+                lastPresence = others
+                var states: [String: Any] = [:]
+                for (client, text) in others {
+                    states[String(client)] = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
+                }
+                emit(["event": "presence", "states": states])
             }
             for message in BroadcastInbox.shared.drain() {
                 let parsed = (try? JSONSerialization.jsonObject(with: Data(message.utf8), options: [.fragmentsAllowed])) ?? message

@@ -6,6 +6,7 @@ import Foundation
 import Journal
 import Logging
 import ReplicaServer
+import Replica
 import RoomHost
 
 let serverCommands: [any ParsableCommand.Type] = [ServeCommand.self, TokenCommand.self]

@@ -13,7 +13,7 @@ struct StoreSync: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Sync a store with a server (ycli sync STORE URL) or through a carried folder (--via-file DIR).",
         discussion: """
-        With URL (ws://HOST:PORT/parties/main/ROOM, a y-websocket room of 'ycli serve' or of any y-websocket server): one shot by default — connect, exchange state vectors, send what the server lacks, apply and journal what we lack, wait until the server acknowledges that it journaled our changes (ycli asks for durable acknowledgements with ?ack=1; a server without them never confirms: with --no-ack, ycli instead sends one more SyncStep1 after its changes and waits for its answer, which shows the server has processed them, not that it stored them), print a summary and exit 0. --watch stays connected: local journal rows are not re-read, remote changes are applied as they come, and every event is printed as one JSON line ({"event": "connected" | "synced" | "update" | "broadcast" | "disconnected", ...}); it reconnects with backoff (100 ms doubling to 2.5 s) until interrupted. While watching, the store is locked: other writers fail at once with a message naming this process (readers such as cat and status still work). --token (or YSYNC_TOKEN) is sent as "Authorization: Bearer".
+        With URL (ws://HOST:PORT/parties/main/ROOM, a y-websocket room of 'ycli serve' or of any y-websocket server): one shot by default — connect, exchange state vectors, send what the server lacks, apply and journal what we lack, wait until the server acknowledges that it journaled our changes (ycli asks for durable acknowledgements with ?ack=1; a server without them never confirms: with --no-ack, ycli instead sends one more SyncStep1 after its changes and waits for its answer, which shows the server has processed them, not that it stored them), print a summary and exit 0. --watch stays connected: local journal rows are not re-read, remote changes are applied as they come, and every event is printed as one JSON line ({"event": "connected" | "synced" | "update" | "presence" | "broadcast" | "disconnected", ...}; "presence" carries "states", the others' awareness states by client id, whenever someone joins, leaves or changes theirs); --presence JSON publishes ours (y-protocols awareness, what Yjs apps show as cursors and names); it reconnects with backoff (100 ms doubling to 2.5 s) until interrupted. While watching, the store is locked: other writers fail at once with a message naming this process (readers such as cat and status still work). --token (or YSYNC_TOKEN) is sent as "Authorization: Bearer".
 
         With --via-file DIR: first imports every update file in DIR (`<client>-<hash>.yupdate`, see the Sync module's FileHandover) into the store — each file that brings something new becomes one journal row, files already known change nothing — then writes, for every peer whose state vector file (`<client>.ysv`) is in DIR, the update that peer lacks (the full state when DIR holds no peer's state vector yet), and finally this store's own state vector as `<client>.ysv`. Running it again changes nothing (idempotent). Peers' state vectors also confirm this store's changes they hold: see 'ycli status' (unsynced changes). Bad files are reported and skipped. --json prints {"imported": [file], "unchanged": [file], "failed": [{"file", "reason"}], "written": [file], "unsyncedChanges"}.
         """
@@ -33,6 +33,9 @@ struct StoreSync: AsyncParsableCommand {
     @Flag(help: "Stay connected and print events as JSON lines.")
     var watch = false
 
+    @Option(help: ArgumentHelp("With --watch: publish this presence (a JSON object, e.g. '{\"user\":{\"name\":\"ada\"}}') to the room's other clients.", valueName: "JSON"))
+    var presence: String?
+
     @Flag(name: .customLong("no-ack"), help: "Do not wait for the server's durable acknowledgement (servers other than ycli serve).")
     var noAck = false
 
@@ -50,12 +53,19 @@ struct StoreSync: AsyncParsableCommand {
         if (url == nil) == (viaFile == nil) { throw ValidationError("give either a server URL or --via-file DIR") }
         if maxMessageBytes < 1024 { throw ValidationError("--max-message-bytes must be at least 1024") }
         if watch, url == nil { throw ValidationError("--watch needs a server URL") }
+        if let presence {
+            if !watch { throw ValidationError("--presence needs --watch") }
+            guard (try? JSONSerialization.jsonObject(with: Data(presence.utf8))) is [String: Any] else {
+                throw ValidationError("--presence must be a JSON object")
+            }
+        }
     }
 
     func run() async throws {
         if let url {
             try await NetworkSync(store: options, url: url, token: token ?? ProcessInfo.processInfo.environment["YSYNC_TOKEN"],
-                                  waitForAck: !noAck, timeout: timeout, maxMessageBytes: maxMessageBytes, json: json).run(watch: watch)
+                                  waitForAck: !noAck, timeout: timeout, maxMessageBytes: maxMessageBytes, json: json,
+                                  presence: presence).run(watch: watch)
             return
         }
         try syncViaFolder(viaFile!)

@@ -1,4 +1,4 @@
-import RoomHost
+import Replica
 import Testing
 
 /// One call, outside `#expect` (the macro cannot call a mutating method on its subject).

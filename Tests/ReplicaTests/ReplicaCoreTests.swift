@@ -1,0 +1,271 @@
+import CRDT
+import Journal
+import Replica
+import Sync
+import Testing
+
+/// Cores joined by lossless in-memory wires, driven on a fake clock: frames a core hands out
+/// are queued and fed to the other end by `run(now:)`, in order.
+private final class CoreNet {
+    let dir = TempDir()
+    private(set) var cores: [String: ReplicaCore] = [:]
+    /// node -> its peer id -> (the other node, that node's peer id for this one)
+    private var route: [String: [PeerID: (String, PeerID)]] = [:]
+    /// Every effect each node produced, in order.
+    private(set) var effects: [String: [ReplicaEffect]] = [:]
+    private var queue: [(node: String, peer: PeerID, frame: [UInt8])] = []
+
+    deinit {
+        for core in cores.values { core.store.close() }
+        dir.remove()
+    }
+
+    @discardableResult
+    func add(_ name: String, clientID: ClientID, options: ReplicaCoreOptions = .init(),
+             journal: JournalOptions = fastJournal()) throws -> ReplicaCore {
+        let store = try JournaledDocument.open(path: dir.path("\(name).ystore"), create: true, clientID: clientID,
+                                               options: journal)
+        let core = ReplicaCore(store: store, options: options, now: 0)
+        cores[name] = core
+        return core
+    }
+
+    /// Opens `x`'s peer for `y` (with `xPolicy`) and `y`'s for `x`; returns x's peer id.
+    @discardableResult
+    func link(_ x: String, _ y: String, _ xPolicy: PeerPolicy = .init(), _ yPolicy: PeerPolicy = .init(),
+              now: Double = 0) -> (PeerID, PeerID) {
+        let (px, fx) = cores[x]!.openPeer(xPolicy, now: now)
+        let (py, fy) = cores[y]!.openPeer(yPolicy, now: now)
+        route[x, default: [:]][px] = (y, py)
+        route[y, default: [:]][py] = (x, px)
+        take(x, fx)
+        take(y, fy)
+        return (px, py)
+    }
+
+    /// Records `fx` as `node`'s and queues its frames for the other ends.
+    func take(_ node: String, _ fx: [ReplicaEffect]) {
+        effects[node, default: []] += fx
+        for case let .send(peer, frame) in fx {
+            if let (other, otherPeer) = route[node]?[peer] { queue.append((other, otherPeer, frame)) }
+        }
+        for case let .close(peer, _, _) in fx { route[node]?[peer] = nil }
+    }
+
+    /// Delivers queued frames until none are left (bounded: a ping-pong would be a bug).
+    func run(now: Double) {
+        var steps = 0
+        while !queue.isEmpty {
+            steps += 1
+            precondition(steps < 10_000, "frames kept flowing")
+            let m = queue.removeFirst()
+            guard let core = cores[m.node], core.peerIDs.contains(m.peer) else { continue }
+            take(m.node, core.receive(m.frame, from: m.peer, now: now))
+        }
+    }
+
+    func tick(_ node: String, now: Double) {
+        take(node, cores[node]!.tick(now: now))
+    }
+
+    /// Forgets what was recorded so far.
+    func clearEffects() { effects.removeAll() }
+
+    func notes(_ node: String) -> [ReplicaNote] {
+        (effects[node] ?? []).compactMap { if case let .note(n) = $0 { n } else { nil } }
+    }
+
+    func acks(_ node: String) -> Int {
+        notes(node).filter { if case .ackSent = $0 { true } else { false } }.count
+    }
+
+    func closes(_ node: String) -> [(PeerID, CloseCode)] {
+        (effects[node] ?? []).compactMap { if case let .close(p, c, _) = $0 { (p, c) } else { nil } }
+    }
+
+    func presence(_ node: String) -> [AwarenessChange] {
+        (effects[node] ?? []).compactMap { if case let .presence(c) = $0 { c } else { nil } }
+    }
+}
+
+private func insert(_ core: ReplicaCore, _ text: String, now: Double) -> EditOutcome {
+    core.edit(now: now) { doc in try doc.getText("t").insert(at: doc.getText("t").length, text) }
+}
+
+private func near(_ x: Double?, _ y: Double) -> Bool {
+    guard let x else { return false }
+    return abs(x - y) < 1e-9
+}
+
+private let server = PeerPolicy(acknowledgementDelay: 0, closesOnBadInput: true,
+                                session: .init(reliableDelivery: true))
+private let client = PeerPolicy(session: .init(reliableDelivery: true))
+
+@Suite struct ReplicaCoreTests {
+    /// A server-side peer with acknowledgements at once: the ack (its state vector) follows the
+    /// update it journaled, and consumes the client's unsynced count.
+    @Test func aDurableAcknowledgementFollowsTheJournaledUpdate() throws {
+        let net = CoreNet()
+        let c = try net.add("c", clientID: 1), s = try net.add("s", clientID: 2)
+        net.link("c", "s", client, server)
+        net.run(now: 0)
+        let outcome = insert(c, "hello", now: 1)
+        #expect(outcome.seq != nil && outcome.update != nil)
+        net.take("c", outcome.effects)
+        #expect(c.unsyncedChanges == 5)
+        net.run(now: 1)
+        #expect(s.doc.getText("t").string == "hello")
+        #expect(net.acks("s") >= 1)
+        #expect(c.unsyncedChanges == 0)
+        // The server journaled before it acknowledged: a persisted effect precedes the ack.
+        let fx = net.effects["s"]!
+        let persisted = fx.firstIndex { if case .persisted = $0 { true } else { false } }
+        let ack = fx.lastIndex { if case .note(.ackSent) = $0 { true } else { false } }
+        #expect(persisted != nil && ack != nil && persisted! < ack!)
+    }
+
+    /// A delayed acknowledgement waits for a quiet `acknowledgementDelay`: a second update moves
+    /// it, and one ack answers both.
+    @Test func aDelayedAcknowledgementIsDebounced() throws {
+        let net = CoreNet()
+        let a = try net.add("a", clientID: 1), b = try net.add("b", clientID: 2)
+        var delayed = client
+        delayed.acknowledgementDelay = 0.02
+        net.link("a", "b", client, delayed)
+        net.run(now: 0)
+        net.tick("b", now: 0.03)  // the handshake's own ack
+        net.run(now: 0.03)
+        net.clearEffects()
+        net.take("a", insert(a, "x", now: 1).effects)
+        net.run(now: 1)
+        #expect(near(b.nextDeadline, 1.02))
+        net.take("a", insert(a, "y", now: 1.01).effects)
+        net.run(now: 1.01)
+        #expect(near(b.nextDeadline, 1.03))
+        net.tick("b", now: 1.025)
+        #expect(net.acks("b") == 0)
+        net.tick("b", now: 1.03)
+        #expect(net.acks("b") == 1)
+        net.run(now: 1.03)
+        #expect(a.unsyncedChanges == 0)
+        // The answer to the ack changed nothing on b: no further ack is due.
+        #expect(b.nextDeadline.map { $0 > 1.5 } ?? true)
+    }
+
+    /// Read-only peers' updates are refused and never acknowledged; the refusal is noted.
+    @Test func aReadOnlyPeersUpdatesAreRefused() throws {
+        let net = CoreNet()
+        let c = try net.add("c", clientID: 1), s = try net.add("s", clientID: 2)
+        var readOnly = server
+        readOnly.access = .read
+        net.link("c", "s", client, readOnly)
+        net.take("c", insert(c, "no", now: 0).effects)
+        net.run(now: 0)
+        #expect(s.doc.getText("t").string == "")
+        #expect(net.notes("s").contains { if case .refused(_, _, .readOnly) = $0 { true } else { false } })
+        #expect(net.acks("s") == 0)
+        #expect(c.unsyncedChanges == 2)
+    }
+
+    /// A frame that does not decode closes a strict peer with 1007; a lenient one skips it.
+    @Test func badInputClosesOnlyStrictPeers() throws {
+        let net = CoreNet()
+        let s = try net.add("s", clientID: 2)
+        let (strict, _) = net.link("s", "s", server, client)
+        let (lenient, _) = net.link("s", "s", client, client)
+        net.take("s", s.receive([0, 2, 200], from: strict, now: 0))
+        net.take("s", s.receive([0, 2, 200], from: lenient, now: 0))
+        #expect(net.closes("s").map(\.0) == [strict])
+        #expect(net.closes("s").map(\.1) == [.invalidPayload])
+        #expect(s.peerIDs.contains(lenient) && !s.peerIDs.contains(strict))
+    }
+
+    /// The token bucket closes a peer over its rate with 4029.
+    @Test func aPeerOverItsRateIsClosed() throws {
+        let net = CoreNet()
+        let s = try net.add("s", clientID: 2)
+        var limited = server
+        limited.rateLimit = .init(perSecond: 1, burst: 2)
+        let (p, _) = net.link("s", "s", limited, client)
+        #expect(s.admit(p, now: 0).allowed && s.admit(p, now: 0).allowed)
+        let (allowed, fx) = s.admit(p, now: 0.5)
+        #expect(!allowed)
+        net.take("s", fx)
+        #expect(net.closes("s").map(\.1) == [.rateLimited])
+    }
+
+    /// An update that would grow the document past the limit is refused (4013) and not applied.
+    @Test func anUpdateOverTheDocumentLimitIsRefused() throws {
+        let net = CoreNet()
+        let c = try net.add("c", clientID: 1)
+        let s = try net.add("s", clientID: 2, options: .init(maxDocumentBytes: 64))
+        net.link("c", "s", client, server)
+        net.run(now: 0)
+        net.take("c", insert(c, String(repeating: "x", count: 100), now: 1).effects)
+        net.run(now: 1)
+        #expect(s.doc.getText("t").string == "")
+        #expect(net.closes("s").map(\.1) == [.documentTooLarge])
+    }
+
+    /// Presence: a state set on one node reaches the others through a relay; it goes when the
+    /// node's connection closes, and times out 30 s after it was last renewed.
+    @Test func presenceTravelsThroughARelayAndGoesWithItsConnection() throws {
+        let net = CoreNet()
+        let a = try net.add("a", clientID: 1), s = try net.add("s", clientID: 2), b = try net.add("b", clientID: 3)
+        let (aAtS, _) = net.link("s", "a", server, client)
+        net.link("s", "b", server, client)
+        net.run(now: 0)
+        net.take("a", a.setLocalPresence(#"{"name":"ada"}"#, now: 1))
+        net.run(now: 1)
+        #expect(b.awareness.states[1] == #"{"name":"ada"}"#)
+        #expect(net.presence("b").contains { $0.added == [1] })
+        net.take("s", s.closePeer(aAtS, now: 2).effects)
+        net.run(now: 2)
+        #expect(b.awareness.states[1] == nil)
+        #expect(net.presence("b").contains { $0.removed == [1] })
+    }
+
+    @Test func presenceTimesOutWithoutRenewal() throws {
+        let net = CoreNet()
+        let a = try net.add("a", clientID: 1), b = try net.add("b", clientID: 2)
+        net.link("a", "b", client, client)
+        net.take("a", a.setLocalPresence("{}", now: 0))
+        net.run(now: 0)
+        #expect(b.awareness.states[1] == "{}")
+        net.tick("b", now: 29.5)  // a's renewals are not delivered: a's state ages on b
+        #expect(b.awareness.states[1] == "{}")
+        #expect(near(b.nextDeadline, 32.5))
+        net.tick("b", now: 32.5)
+        #expect(b.awareness.states[1] == nil)
+        #expect(net.presence("b").contains { $0.removed == [1] })
+        // a renews its own state every 15 s.
+        let clock = a.awareness.entries[1]?.clock ?? 0
+        net.tick("a", now: 15)
+        #expect(a.awareness.entries[1]?.clock == clock + 1)
+    }
+
+    /// Every `compactEvery` appends, the journal compacts when its thresholds are passed.
+    @Test func compactionRunsEveryCompactEveryAppends() throws {
+        let net = CoreNet()
+        var journal = fastJournal()
+        journal.compactAfterRows = 2
+        let a = try net.add("a", clientID: 1, options: .init(compactEvery: 3), journal: journal)
+        for i in 0..<2 { _ = insert(a, "\(i)", now: Double(i)) }
+        #expect(try a.store.journal.stats().lastSnapshotSeq == nil)
+        _ = insert(a, "2", now: 2)
+        #expect(try a.store.journal.stats().lastSnapshotSeq != nil)
+    }
+
+    /// Peers that open late get the presence already known, and an edit made while a peer's
+    /// handshake is pending reaches it in the step 2.
+    @Test func aLatePeerGetsStateAndPresence() throws {
+        let net = CoreNet()
+        let a = try net.add("a", clientID: 1), b = try net.add("b", clientID: 2)
+        net.take("a", a.setLocalPresence(#"{"x":1}"#, now: 0))
+        _ = insert(a, "early", now: 0)
+        net.link("a", "b", client, client, now: 1)
+        net.run(now: 1)
+        #expect(b.doc.getText("t").string == "early")
+        #expect(b.awareness.states[1] == #"{"x":1}"#)
+    }
+}
