@@ -37,6 +37,27 @@ struct PycrdtWebsocketInteropTests {
             let users = try await server.http("GET", "/parties/main/mixed").json()["users"] as? [[String: Any]] ?? []
             return users.contains { $0["name"] as? String == "py-A" }
         }
+        // Two Replicas (journaled clients) and the pycrdt clients see each other's presence.
+        let dir = try makeTempDir("ysync-pyws-presence")
+        let r1 = try Replica(path: dir + "/one.ystore", create: true, clientID: 3001)
+        let r2 = try Replica(path: dir + "/two.ystore", create: true, clientID: 3002)
+        try await r1.setPresence(#"{"user":{"name":"swift-1"}}"#)
+        try await r2.setPresence(#"{"user":{"name":"swift-2"}}"#)
+        let url = server.url("mixed")
+        await r1.connect(dial: { try await WebSocketTransport.connect(url: url) })
+        await r2.connect(dial: { try await WebSocketTransport.connect(url: url) })
+        try await eventually("the Replicas see py-A and each other") {
+            let p1 = await r1.presence, p2 = await r2.presence
+            return p1[1001]?.contains("py-A") == true && p1[3002]?.contains("swift-2") == true
+                && p2[1001]?.contains("py-A") == true && p2[3001]?.contains("swift-1") == true
+        }
+        let seen = try await pyB.command("wait-peers 3 10")
+        let states = seen["states"] as? [String: Any] ?? [:]
+        #expect(seen["ok"] as? Bool == true && "\(states)".contains("swift-1") && "\(states)".contains("swift-2"),
+                "pycrdt client B sees: \(seen)")
+        await r1.close()
+        await r2.close()
+
         // Full states agree byte for byte in content: load pycrdt's state into a YDoc.
         let state = try await pyB.command("state")
         let b64 = try #require(state["state"] as? String, "\(state)")
