@@ -1,5 +1,4 @@
 import Journal
-import Replica
 import RoomHost
 
 /// Everything `ycli serve` configures.

@@ -74,4 +74,18 @@ struct ServerAuthTests {
         #expect(metrics.contains(#"ysync_updates_refused_total{reason="read_only"} 1"#))
         await server.stop()
     }
+
+    @Test("ycli sync with a read-only token and local changes fails at once, saying why")
+    func readOnlySyncIsExplained() async throws {
+        let server = try await TestServer.start { $0.jwtSecret = Self.secret }
+        let path = try makeTempDir("ycli-readonly") + "/s.ystore"
+        try await YcliBinary.ok(["init", path])
+        try await YcliBinary.ok(["insert", path, "0", "offline text"])
+        let reader = try await token(rooms: ["ro-cli"], scope: .read)
+        let r = try await YcliBinary.run(["sync", path, server.url("ro-cli"), "--token", reader, "--timeout", "20"], timeout: 30)
+        #expect(r.status != 0)
+        #expect(r.err.contains("the server refused our changes") && r.err.contains("read-only"), "\(r.err)")
+        #expect(try await YcliBinary.ok(["cat", path]).out.contains("offline text"))
+        await server.stop()
+    }
 }

@@ -165,6 +165,10 @@ private let client = PeerPolicy(session: .init(reliableDelivery: true))
         #expect(net.notes("s").contains { if case .refused(_, _, .readOnly) = $0 { true } else { false } })
         #expect(net.acks("s") == 0)
         #expect(c.unsyncedChanges == 2)
+        // Told once, with y-protocols' auth message: the client's session stops sending updates.
+        let denial = SyncMessage.authDenied(reason: ReplicaCore.readOnlyReason).encoded()
+        #expect(net.effects["s"]!.filter { if case let .send(_, f) = $0 { f == denial } else { false } }.count == 1)
+        #expect(c.session(of: c.peerIDs[0])?.isDenied == true)
     }
 
     /// A frame that does not decode closes a strict peer with 1007; a lenient one skips it.

@@ -1,7 +1,6 @@
 import CRDT
 import CSQLite
 import Foundation
-import Replica
 import RoomHost
 import Testing
 

@@ -1,4 +1,3 @@
-import Replica
 import RoomHost
 import Testing
 

@@ -84,6 +84,8 @@ public final class ReplicaCore {
         var limiter: RateLimiter?
         /// When a debounced acknowledgement is due.
         var ackDue: Double?
+        /// A read-only peer was told (once) that its updates are refused.
+        var toldReadOnly = false
     }
     private var peers: [PeerID: Peer] = [:]
     private var nextPeer = 1
@@ -116,6 +118,9 @@ public final class ReplicaCore {
     public func policy(of id: PeerID) -> PeerPolicy? { peers[id]?.policy }
     /// A peer's session (its handshake state and traffic counters).
     public func session(of id: PeerID) -> SyncSession? { peers[id]?.session }
+
+    /// The reason in the auth message a read-only peer gets when it sends updates.
+    public static let readOnlyReason = "permission denied: read-only access, updates are not accepted"
 
     // MARK: - Peers
 
@@ -197,6 +202,11 @@ public final class ReplicaCore {
         guard !output.apply.isEmpty, let policy = peers[id]?.policy else { return true }
         if policy.access == .read {
             note(.refused(id, count: output.apply.count, .readOnly))
+            // y-protocols' auth message, once: Yjs providers report it, ycli stops with it.
+            if !peers[id]!.toldReadOnly {
+                peers[id]!.toldReadOnly = true
+                send(SyncMessage.authDenied(reason: Self.readOnlyReason).encoded(), to: id)
+            }
             return true
         }
         var changed = false

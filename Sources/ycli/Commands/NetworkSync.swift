@@ -90,6 +90,11 @@ extension NetworkSync {
                 do { output = try session.receive(frame, s.doc) } catch {
                     throw CLIError("the server sent a bad message: \(error)")
                 }
+                // y-protocols' auth message: a read-only token, our changes refused. Waiting longer
+                // would only run out the timeout.
+                if case let .denied(reason)? = output.auth {
+                    throw CLIError("the server refused our changes (\(reason)): the token only allows reading \(url); local changes are kept")
+                }
                 if case let .syncStep1(bytes)? = message {
                     serverSV = try? StateVector(decoding: bytes)
                     if greetingSV == nil { greetingSV = serverSV }
