@@ -3,7 +3,9 @@ import CRDT
 /// One client's entry in an `Awareness`: its clock, its state as JSON text (nil once the client
 /// is gone: the clock is kept so that older messages stay refused) and when we last heard of it.
 public struct AwarenessEntry: Sendable, Equatable {
+    /// The client's awareness clock: an entry is replaced only by a newer one.
     public var clock: UInt64
+    /// The state as JSON text, exactly as given or received; nil when the client is gone.
     public var json: String?
     /// Time (seconds, caller's clock) of the last accepted change.
     public var lastUpdated: Double
@@ -14,15 +16,22 @@ public struct AwarenessEntry: Sendable, Equatable {
 /// entry was accepted (the `update` event, also for equal states). `broadcast` is the list to
 /// encode and send to peers (y-websocket sends added + touched + removed).
 public struct AwarenessChange: Sendable, Equatable {
+    /// Clients that got a state (new, or back after being gone).
     public var added: [ClientID] = []
+    /// Clients whose state changed (compared as parsed JSON).
     public var updated: [ClientID] = []
+    /// Clients whose state was removed.
     public var removed: [ClientID] = []
+    /// Clients with an accepted entry that still have a state, changed or not.
     public var touched: [ClientID] = []
     /// A peer tried to remove our local state: we kept it and bumped our clock; re-broadcast it.
     public var reassertedLocal = false
 
+    /// No change.
     public init() {}
+    /// Nothing was accepted and nothing needs broadcasting.
     public var isEmpty: Bool { added.isEmpty && touched.isEmpty && removed.isEmpty && !reassertedLocal }
+    /// The clients to encode and send to peers: added, then touched, then removed.
     public var broadcast: [ClientID] { added + touched + removed }
 }
 
@@ -41,7 +50,9 @@ public struct Awareness: Sendable {
     /// How often y-protocols runs its check; call `tick(now:)` about this often.
     public static let checkInterval: Double = 3
 
+    /// The local client: the one whose state `setLocalState` sets.
     public let clientID: ClientID
+    /// Every client heard of, gone ones included (their clocks are kept).
     public private(set) var entries: [ClientID: AwarenessEntry] = [:]
 
     /// Starts with the local state `{}` at clock 0, as y-protocols does.
@@ -57,6 +68,7 @@ public struct Awareness: Sendable {
         return out
     }
 
+    /// The local state's JSON text; nil after it was removed.
     public var localState: String? { entries[clientID]?.json }
 
     /// Sets (or, with nil, removes) the local state; broadcast `encodeUpdate(clients: [clientID])`.
@@ -99,8 +111,11 @@ public struct Awareness: Sendable {
 
     /// A decoded awareness update entry.
     public struct WireEntry: Sendable, Equatable {
+        /// The client the entry is about.
         public var client: ClientID
+        /// Its clock in the update.
         public var clock: UInt64
+        /// Its state as JSON text; nil for `null` (the client is gone).
         public var json: String?   // nil for `null`
     }
 

@@ -10,9 +10,12 @@ public struct FaultProfile: Sendable, Equatable {
     /// Probability that a frame gets an extra delay of up to `reorderWindow`, so later frames
     /// overtake it.
     public var reorderRate: Double
+    /// Longest extra delay, in seconds, given to a reordered frame (0.05 by default).
     public var reorderWindow: Double
+    /// Seed of the link's generator: the same seed and the same submits give the same faults.
     public var seed: UInt64
 
+    /// A profile; the defaults are a perfect link (no delay, loss, duplicates or reordering).
     public init(latency: ClosedRange<Double> = 0...0, dropRate: Double = 0, duplicateRate: Double = 0,
                 reorderRate: Double = 0, reorderWindow: Double = 0.05, seed: UInt64 = 1) {
         self.latency = latency
@@ -34,6 +37,7 @@ public struct FaultProfile: Sendable, Equatable {
 /// xoshiro256** seeded through SplitMix64: same seed, same faults.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
+    /// A generator whose sequence depends only on `seed`.
     public init(seed: UInt64) {
         var x = seed
         func mix() -> UInt64 {
@@ -45,6 +49,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         }
         s = (mix(), mix(), mix(), mix())
     }
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17
@@ -55,12 +60,14 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
     /// Uniform in [0, 1).
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+    /// True with probability `p` (never when `p` is 0; draws nothing then).
     public mutating func chance(_ p: Double) -> Bool { p > 0 && unit() < p }
 }
 
 /// The two ends of a link.
 public enum LinkEnd: Int, Sendable, Hashable {
     case a = 0, b = 1
+    /// The opposite end: where a frame sent from this end arrives.
     public var other: LinkEnd { self == .a ? .b : .a }
 }
 
@@ -68,21 +75,30 @@ public enum LinkEnd: Int, Sendable, Hashable {
 /// The fate of every frame (lost, doubled, its delays) depends only on the seed and the order
 /// of `submit` calls.
 public struct LinkSimulator: Sendable {
+    /// A frame on the wire.
     public struct InFlight: Sendable {
+        /// When it arrives, on the caller's clock (seconds).
         public var deliverAt: Double
+        /// Order of enqueueing; breaks ties between equal delivery times.
         public var seq: Int
+        /// The end it arrives at.
         public var to: LinkEnd
+        /// The frame's bytes, as submitted.
         public var frame: [UInt8]
     }
 
+    /// The faults applied to frames submitted from now on (its seed only matters at `init`).
     public var profile: FaultProfile
+    /// Whether the link is cut (see `partition()`).
     public private(set) var isPartitioned = false
+    /// Frames submitted and not yet delivered or dropped, in submission order.
     public private(set) var inFlight: [InFlight] = []
     private var rng: SeededGenerator
     private var seq = 0
     /// Counters: frames submitted, dropped (by chance or partition), duplicated, delivered.
     public private(set) var submitted = 0, dropped = 0, duplicated = 0, delivered = 0
 
+    /// An empty link with `profile`'s faults, its generator seeded with `profile.seed`.
     public init(profile: FaultProfile) {
         self.profile = profile
         self.rng = SeededGenerator(seed: profile.seed)
@@ -90,6 +106,7 @@ public struct LinkSimulator: Sendable {
 
     /// While partitioned every frame submitted or due is lost (a cut cable, not a closed socket).
     public mutating func partition() { isPartitioned = true }
+    /// Ends a partition; frames already dropped stay lost.
     public mutating func heal() { isPartitioned = false }
 
     private mutating func delay() -> Double {
