@@ -13,7 +13,10 @@ import sys
 
 MODIFIERS = r"(?:(?:final|override|nonisolated|static|class|convenience|required|indirect|mutating|nonmutating|dynamic|lazy|optional|weak|unowned)\s+)*"
 ATTRIBUTES = r"(?:@[\w.]+(?:\([^)]*\))?\s+)*"
-PUBLIC_DECL = re.compile(r"^" + ATTRIBUTES + MODIFIERS + r"(?:public|open)\s")
+PUBLIC_DECL = re.compile(
+    r"^" + ATTRIBUTES + MODIFIERS
+    + r"(?:public\s|open\s+(?:class|func|var|let|subscript|init|static|override|final|nonisolated)\b)"
+)
 PUBLIC_EXTENSION = re.compile(r"^" + ATTRIBUTES + r"public\s+extension\b")
 MEMBER_DECL = re.compile(
     r"^" + ATTRIBUTES + MODIFIERS

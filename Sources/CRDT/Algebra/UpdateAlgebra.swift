@@ -12,6 +12,8 @@
 // Inputs whose groups are not in descending client order are taken as if they were (Yjs would
 // then emit a client twice); duplicate client groups were already reduced by the decoder.
 
+/// Operations on encoded updates without a document: merge, diff against a state vector, and the
+/// state vector an update implies (Yjs' `mergeUpdates`, `diffUpdate`, `encodeStateVectorFromUpdate`).
 public enum Updates {
     // MARK: merge
 
@@ -27,6 +29,7 @@ public enum Updates {
         return UpdateEncoderV1.encode(merge(decoded))
     }
 
+    /// Merges decoded updates into one (see the byte form); a single input is returned as it is.
     public static func merge(_ updates: [DecodedUpdate]) -> DecodedUpdate {
         if updates.count == 1 { return updates[0] }
         var merger = Merger(updates)

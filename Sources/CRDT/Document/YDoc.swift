@@ -6,17 +6,24 @@ public struct ObserverID: Hashable, Sendable {
 /// What a committed transaction produced: its v1 update (the same bytes Yjs emits for the same
 /// edits and client id), the transaction origin and whether it was a local edit.
 public struct UpdateEvent: Sendable {
+    /// The transaction's changes as update v1 bytes.
     public let update: [UInt8]
+    /// The origin given to `transact` or `applyUpdate` (nil when none).
     public let origin: String?
+    /// True for `transact` (local edits), false for applied updates.
     public let isLocal: Bool
 }
 
 /// Errors of the document API (bad indexes, type mismatches). Decoding errors are `DecodingError`.
 public enum YDocError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// An index or range end past the type's length.
     case indexOutOfRange(index: Int, length: Int)
+    /// A root or value is of another kind than the call expects.
     case typeMismatch(String)
+    /// An update could not be integrated (not thrown today: malformed updates throw `DecodingError`).
     case integrationFailed(String)
 
+    /// One line for a person.
     public var description: String {
         switch self {
         case let .indexOutOfRange(index, length): return "index \(index) is out of range (length \(length))"
@@ -149,10 +156,14 @@ public final class YDoc {
     private var updateObservers: [UpdateObserver] = []
     private var nextObserverID = 0
 
+    /// An empty document. Without `clientID` a random non-zero 32-bit id is chosen; `gc` as the
+    /// property below.
     public init(clientID: ClientID? = nil, gc: Bool = true) {
         store = DocStore(clientID: clientID ?? ClientID(UInt32.random(in: 1...UInt32.max)), gc: gc)
     }
 
+    /// The client id this document's local edits are written under. A remote update that advances
+    /// this id's own state (an id collision) makes the document pick a new random one.
     public var clientID: ClientID { store.clientID }
 
     /// Garbage-collect deleted content at the end of each transaction (Yjs' default).
@@ -190,14 +201,20 @@ public final class YDoc {
 
     // MARK: - Roots
 
+    /// The root text named `name`, created (empty) if absent. When the root already exists as
+    /// another kind, the handle refers to that type and its kind is not changed.
     public func getText(_ name: String) -> YText {
         YText(doc: self, type: mutate { s in (try? s.rootType(name, as: .text)) ?? s.rootType(name) })
     }
 
+    /// The root map named `name`, created (empty) if absent. When the root already exists as
+    /// another kind, the handle refers to that type and its kind is not changed.
     public func getMap(_ name: String) -> YMap {
         YMap(doc: self, type: mutate { s in (try? s.rootType(name, as: .map)) ?? s.rootType(name) })
     }
 
+    /// The root array named `name`, created (empty) if absent. When the root already exists as
+    /// another kind, the handle refers to that type and its kind is not changed.
     public func getArray(_ name: String) -> YArray {
         YArray(doc: self, type: mutate { s in (try? s.rootType(name, as: .array)) ?? s.rootType(name) })
     }
@@ -207,6 +224,8 @@ public final class YDoc {
 
     // MARK: - Observers
 
+    /// Calls `handler` with the update of every transaction that changed something, synchronously
+    /// right after the commit, on the thread that committed. Returns an id for `removeObserver`.
     @discardableResult
     public func observeUpdate(_ handler: @escaping (UpdateEvent) -> Void) -> ObserverID {
         let id = ObserverID(raw: nextObserverID)
@@ -216,6 +235,7 @@ public final class YDoc {
         return id
     }
 
+    /// Stops calling the observer `id`; unknown ids are ignored.
     public func removeObserver(_ id: ObserverID) {
         updateObservers.removeAll { $0.id == id }
         store.wantsUpdates = !updateObservers.isEmpty
@@ -223,10 +243,13 @@ public final class YDoc {
 
     // MARK: - State
 
+    /// The next expected clock of every client the document has structs of (pending ones excluded).
     public var stateVector: StateVector { store.stateVector }
 
+    /// `stateVector` encoded as Yjs writes it (the payload of a SyncStep1).
     public func encodeStateVector() -> [UInt8] { store.stateVector.encoded() }
 
+    /// Whether applied updates left structs or deletions waiting for updates not received yet.
     public var hasPending: Bool { store.pendingStructs != nil || store.pendingDeletes != nil }
 
     /// Decodes and applies an update v1. Malformed input throws before anything changes.

@@ -1,20 +1,26 @@
 /// Reads lib0 primitives from a byte buffer. Every read is bounds-checked and throws a
 /// `DecodingError`; nothing here traps on hostile input.
 public struct Lib0Reader {
+    /// The whole input.
     public let bytes: [UInt8]
+    /// Index of the next byte to read.
     public private(set) var offset: Int
 
     /// lib0 refuses var-uints above Number.MAX_SAFE_INTEGER.
     public static let maxSafeInteger: UInt64 = (1 << 53) - 1
 
+    /// A reader of `bytes`, starting at `offset`.
     public init(_ bytes: [UInt8], offset: Int = 0) {
         self.bytes = bytes
         self.offset = offset
     }
 
+    /// Bytes left after `offset`.
+    /// Nothing left to read.
     @inlinable public var remaining: Int { bytes.count - offset }
     @inlinable public var isAtEnd: Bool { offset >= bytes.count }
 
+    /// One byte. `what` names the field in the error (`.unexpectedEnd`).
     @inline(__always)
     public mutating func readU8(_ what: String = "byte") throws(DecodingError) -> UInt8 {
         guard offset < bytes.count else { throw .unexpectedEnd(what: what, offset: offset) }
@@ -23,6 +29,8 @@ public struct Lib0Reader {
         return b
     }
 
+    /// Unsigned LEB128. Throws `.integerOverflow` above 2^53 - 1 (as lib0 does) and `.unexpectedEnd`
+    /// when the input stops inside it.
     @inline(__always)
     public mutating func readVarUInt(_ what: String = "var-uint") throws(DecodingError) -> UInt64 {
         var result: UInt64 = 0
@@ -87,6 +95,7 @@ public struct Lib0Reader {
         return (negative ? -v : v, negative)
     }
 
+    /// lib0 var-int (sign-magnitude); -0 reads as 0 (see `readVarIntWithSign`).
     public mutating func readVarInt(_ what: String = "var-int") throws(DecodingError) -> Int64 {
         try readVarIntWithSign(what).value
     }
@@ -138,6 +147,7 @@ public struct Lib0Reader {
         return units
     }
 
+    /// 4 bytes, big-endian IEEE 754.
     public mutating func readFloat32() throws(DecodingError) -> Float {
         guard remaining >= 4 else { throw .unexpectedEnd(what: "float32", offset: offset) }
         let raw = try readRaw(4, "float32")
@@ -146,6 +156,7 @@ public struct Lib0Reader {
         return Float(bitPattern: bits)
     }
 
+    /// 8 bytes, big-endian IEEE 754.
     public mutating func readFloat64() throws(DecodingError) -> Double {
         guard remaining >= 8 else { throw .unexpectedEnd(what: "float64", offset: offset) }
         let raw = try readRaw(8, "float64")
@@ -154,6 +165,7 @@ public struct Lib0Reader {
         return Double(bitPattern: bits)
     }
 
+    /// 8 bytes, big-endian two's complement.
     public mutating func readBigInt64() throws(DecodingError) -> Int64 {
         guard remaining >= 8 else { throw .unexpectedEnd(what: "bigint64", offset: offset) }
         let raw = try readRaw(8, "bigint64")

@@ -1,14 +1,18 @@
 /// Appends lib0 primitives to a byte buffer (the encoding Yjs uses everywhere).
 public struct Lib0Writer: Sendable {
+    /// Everything written so far.
     public private(set) var bytes: [UInt8]
 
+    /// An empty writer with room for `capacity` bytes.
     public init(capacity: Int = 64) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
+    /// Bytes written so far.
     @inlinable public var count: Int { bytes.count }
 
+    /// One byte.
     @inline(__always)
     public mutating func writeU8(_ b: UInt8) { bytes.append(b) }
 
@@ -35,6 +39,7 @@ public struct Lib0Writer: Sendable {
         if n > 0 { bytes.removeLast(n) }
     }
 
+    /// Bytes as they are, without a length.
     public mutating func writeRaw<S: Sequence>(_ raw: S) where S.Element == UInt8 { bytes.append(contentsOf: raw) }
 
     /// Unsigned LEB128: 7 bits per byte, least significant first.
@@ -48,9 +53,11 @@ public struct Lib0Writer: Sendable {
         bytes.append(UInt8(v))
     }
 
+    /// Unsigned LEB128 of a 32-bit value.
     @inline(__always)
     public mutating func writeVarUInt(_ value: UInt32) { writeVarUInt(UInt64(value)) }
 
+    /// Unsigned LEB128 of a non-negative `Int` (a negative one is written as its bit pattern).
     @inline(__always)
     public mutating func writeVarUInt(_ value: Int) { writeVarUInt(UInt64(value)) }
 
@@ -131,16 +138,19 @@ public struct Lib0Writer: Sendable {
         bytes.append(contentsOf: b)
     }
 
+    /// 4 bytes, big-endian IEEE 754 (lib0 `writeFloat32`).
     public mutating func writeFloat32(_ f: Float) {
         let bits = f.bitPattern.bigEndian
         withUnsafeBytes(of: bits) { bytes.append(contentsOf: $0) }
     }
 
+    /// 8 bytes, big-endian IEEE 754 (lib0 `writeFloat64`).
     public mutating func writeFloat64(_ d: Double) {
         let bits = d.bitPattern.bigEndian
         withUnsafeBytes(of: bits) { bytes.append(contentsOf: $0) }
     }
 
+    /// 8 bytes, big-endian two's complement (lib0 `writeBigInt64`).
     public mutating func writeBigInt64(_ i: Int64) {
         let bits = i.bigEndian
         withUnsafeBytes(of: bits) { bytes.append(contentsOf: $0) }
@@ -149,6 +159,7 @@ public struct Lib0Writer: Sendable {
 
 /// UTF-16 <-> UTF-8 with the JavaScript rules (lone surrogates become U+FFFD).
 public enum UTF16Transcoding {
+    /// Appends UTF-16 code units to `out` as UTF-8; a lone surrogate becomes U+FFFD.
     public static func appendUTF8<C: Collection>(_ units: C, to out: inout [UInt8]) where C.Element == UInt16 {
         var it = units.makeIterator()
         var pending: UInt16? = nil

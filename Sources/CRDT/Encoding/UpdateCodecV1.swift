@@ -13,6 +13,7 @@
 ///   are kept as text.
 /// - Clocks must fit UInt32: a struct or delete range ending past 2^32-1 is `.integerOverflow`.
 public enum UpdateDecoderV1 {
+    /// Decodes a whole update v1; throws `DecodingError` on malformed input (see the decisions above).
     public static func decode(_ bytes: [UInt8]) throws(DecodingError) -> DecodedUpdate {
         var reader = Lib0Reader(bytes)
         return try decode(from: &reader)
@@ -172,6 +173,7 @@ public enum UpdateDecoderV1 {
 /// Writes update v1 bytes. Groups are written in the order given; the structs of a group must
 /// be contiguous (each starts where the previous one ends).
 public enum UpdateEncoderV1 {
+    /// The update v1 bytes of `u`: its groups in order, then its delete set.
     public static func encode(_ u: DecodedUpdate) -> [UInt8] {
         var w = Lib0Writer(capacity: 64)
         w.writeVarUInt(u.groups.count)
@@ -352,6 +354,7 @@ public extension StateVector {
         self = try StateVector.decode(from: &r)
     }
 
+    /// Reads a state vector at the reader's position; the reader ends after it.
     static func decode(from r: inout Lib0Reader) throws(DecodingError) -> StateVector {
         let n = try r.readCount("state vector size", minBytesEach: 2)
         var clocks: [ClientID: Clock] = [:]
@@ -370,6 +373,7 @@ public extension StateVector {
         return w.bytes
     }
 
+    /// Appends the encoded state vector (entries sorted by client descending) to `w`.
     func write(into w: inout Lib0Writer) {
         w.writeVarUInt(clocks.count)
         for (client, clock) in sortedDescending {
@@ -453,6 +457,7 @@ extension UpdateStruct {
         }
     }
 
+    /// Whether this is a `.skip` (a hole, not content).
     public var isSkip: Bool {
         if case .skip = self { return true }
         return false

@@ -8,6 +8,7 @@ public enum YTypeRef: Sendable, Equatable, Hashable {
     case xmlHook(String)  // 5, hook name (Yjs only)
     case xmlText          // 6
 
+    /// The type ref number on the wire (0...6).
     public var number: UInt8 {
         switch self {
         case .array: return 0

@@ -1,22 +1,29 @@
 /// A half-open clock range [clock, clock + length) of one client.
 public struct ClockRange: Sendable, Equatable, Hashable {
+    /// First clock of the range.
     public var clock: Clock
+    /// Number of clocks in the range.
     public var length: Clock
+    /// The range [clock, clock + length).
     public init(clock: Clock, length: Clock) {
         self.clock = clock
         self.length = length
     }
+    /// One past the last clock of the range.
     public var end: Clock { clock &+ length }
 }
 
 /// The set of deleted ids, per client as sorted ranges.
 public struct DeleteSet: Sendable, Equatable {
+    /// Ranges per client; sorted and merged only after `normalize()`.
     public var clients: [ClientID: [ClockRange]]
 
+    /// A delete set from ranges as given (not normalised); empty by default.
     public init(_ clients: [ClientID: [ClockRange]] = [:]) {
         self.clients = clients
     }
 
+    /// No client has a range.
     public var isEmpty: Bool { clients.values.allSatisfy { $0.isEmpty } }
 
     /// Add a range without normalising; call `normalize()` before encoding or querying.

@@ -22,6 +22,7 @@ public enum DecodingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Bytes left over after a complete message/update.
     case trailingBytes(count: Int, offset: Int)
 
+    /// One line for a person, with the byte offset.
     public var description: String {
         switch self {
         case let .unexpectedEnd(what, offset): return "unexpected end of input while reading \(what) at byte \(offset)"

@@ -7,14 +7,18 @@ public typealias Clock = UInt32
 
 /// The identity of one unit of inserted content.
 public struct ID: Hashable, Sendable, CustomStringConvertible {
+    /// The client that inserted the content.
     public var client: ClientID
+    /// The content's position in that client's sequence (UTF-16 units or elements, from 0).
     public var clock: Clock
 
+    /// The id of `client`'s unit at `clock`.
     @inlinable
     public init(client: ClientID, clock: Clock) {
         self.client = client
         self.clock = clock
     }
 
+    /// "(client,clock)".
     public var description: String { "(\(client),\(clock))" }
 }

@@ -17,6 +17,7 @@ public indirect enum YAny: Sendable, Equatable, Hashable {
     /// Ordered key/value pairs (tag 118).
     case object([(String, YAny)])
 
+    /// Structural equality; NaN equals NaN, and objects are equal only with the same pairs in the same order.
     public static func == (lhs: YAny, rhs: YAny) -> Bool {
         switch (lhs, rhs) {
         case (.undefined, .undefined), (.null, .null): return true
@@ -34,6 +35,7 @@ public indirect enum YAny: Sendable, Equatable, Hashable {
         }
     }
 
+    /// Hashes consistently with `==`.
     public func hash(into hasher: inout Hasher) {
         switch self {
         case .undefined: hasher.combine(0)

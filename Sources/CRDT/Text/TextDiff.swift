@@ -12,14 +12,18 @@
 public enum TextDiff {
     /// One replaced region: `old[oldRange]` becomes `new[newRange]` (either side may be empty).
     public struct Hunk: Equatable, Hashable, Sendable, CustomStringConvertible {
+        /// Indexes into the old symbol sequence that are replaced.
         public var oldRange: Range<Int>
+        /// Indexes into the new symbol sequence that replace them.
         public var newRange: Range<Int>
 
+        /// A hunk replacing `old[oldRange]` with `new[newRange]`.
         public init(oldRange: Range<Int>, newRange: Range<Int>) {
             self.oldRange = oldRange
             self.newRange = newRange
         }
 
+        /// "old[a..<b] -> new[c..<d]".
         public var description: String {
             "old[\(oldRange.lowerBound)..<\(oldRange.upperBound)] -> new[\(newRange.lowerBound)..<\(newRange.upperBound)]"
         }
