@@ -7,23 +7,30 @@ import Foundation
 /// `<clientID>.ysv`. Readers apply every update file; a bad file is reported, the others apply.
 /// FNV-1a guards against accidents, not against an adversary.
 public enum FileHandover {
+    /// File extension of update files.
     public static let updateExtension = "yupdate"
+    /// File extension of state vector files.
     public static let stateVectorExtension = "ysv"
 
     /// A file that could not be used, and why.
     public struct Failure: Sendable, Equatable {
+        /// The file.
         public var url: URL
+        /// Why it could not be used.
         public var error: SyncError
     }
 
+    /// What `read(from:updates:)` found in a folder.
     public struct ReadResult: Sendable {
         /// Valid update files, in name order.
         public var updates: [(url: URL, update: [UInt8])] = []
+        /// Files that could not be used (bad name, hash mismatch, not decodable, unreadable).
         public var failures: [Failure] = []
         /// Peers' state vectors found (`<client>.ysv`).
         public var stateVectors: [ClientID: StateVector] = [:]
     }
 
+    /// FNV-1a 64 of `bytes`, as 16 lowercase hex digits.
     public static func hash(_ bytes: [UInt8]) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
@@ -31,6 +38,7 @@ public enum FileHandover {
         return String(repeating: "0", count: 16 - s.count) + s
     }
 
+    /// The file name of an update: `<clientID>-<hash>.yupdate`.
     public static func fileName(clientID: ClientID, update: [UInt8]) -> String {
         "\(clientID)-\(hash(update)).\(updateExtension)"
     }
@@ -69,6 +77,7 @@ public enum FileHandover {
         return out
     }
 
+    /// Writes `sv` as `<clientID>.ysv` in `dir` (atomically), replacing an older one; throws `.io` on failure.
     @discardableResult
     public static func writeStateVector(_ sv: StateVector, clientID: ClientID, to dir: URL) throws(SyncError) -> URL {
         let url = dir.appendingPathComponent("\(clientID).\(stateVectorExtension)")
@@ -76,6 +85,7 @@ public enum FileHandover {
         return url
     }
 
+    /// Reads a `.ysv` file; throws `.io` when it cannot be read and `.badHandoverFile` when it does not decode.
     public static func readStateVector(_ url: URL) throws(SyncError) -> StateVector {
         let bytes = try readBytes(url)
         do { return try StateVector(decoding: bytes) } catch {

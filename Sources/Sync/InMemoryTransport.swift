@@ -13,6 +13,7 @@ import Foundation
 /// the sessions must resynchronise — see `SyncSession.tick`). `close()` on either end finishes
 /// both streams.
 public final class InMemoryNetwork: @unchecked Sendable {
+    /// Where time comes from: virtual (`.manual`, moved by `advance(by:)`) or the real clock.
     public enum ClockMode: Sendable { case manual, realTime }
 
     private let lock = NSLock()
@@ -24,6 +25,7 @@ public final class InMemoryNetwork: @unchecked Sendable {
     private let mode: ClockMode
     private let started = ContinuousClock.now
 
+    /// A network with `profile`'s faults; take its ends with `transport(_:)` (or use `pair`).
     public init(profile: FaultProfile = .perfect, clock: ClockMode = .realTime) {
         link = LinkSimulator(profile: profile)
         mode = clock
@@ -41,6 +43,7 @@ public final class InMemoryNetwork: @unchecked Sendable {
         return (n.transport(.a), n.transport(.b), n)
     }
 
+    /// A transport for `end`. Both ends share the network's two streams: take one transport per end.
     public func transport(_ end: LinkEnd) -> InMemoryTransport { InMemoryTransport(network: self, end: end) }
 
     private func withLock<T>(_ body: () -> T) -> T {
@@ -61,13 +64,17 @@ public final class InMemoryNetwork: @unchecked Sendable {
         }
     }
 
+    /// Cuts the link: every frame sent or due is lost until `heal()`; neither end is told.
     public func partition() { withLock { link.partition() } }
+    /// Ends a partition; lost frames stay lost.
     public func heal() { withLock { link.heal() } }
+    /// Whether the link is cut now.
     public var isPartitioned: Bool { withLock { link.isPartitioned } }
     /// Link counters (submitted, dropped, duplicated, delivered).
     public var counters: (submitted: Int, dropped: Int, duplicated: Int, delivered: Int) {
         withLock { (link.submitted, link.dropped, link.duplicated, link.delivered) }
     }
+    /// Frames sent and not yet delivered or dropped.
     public var framesInFlight: Int { withLock { link.inFlight.count } }
     /// No frame has been lost so far and none can be lost by chance: no drop rate, never a
     /// frame dropped by a partition, not partitioned now. (Duplicates and reordering lose
@@ -126,11 +133,17 @@ public final class InMemoryNetwork: @unchecked Sendable {
 
 /// One end of an `InMemoryNetwork`.
 public struct InMemoryTransport: Transport {
+    /// The network this end belongs to.
     public let network: InMemoryNetwork
+    /// Which end this is; frames sent arrive at the other.
     public let end: LinkEnd
 
+    /// Puts `frame` on the link; throws `TransportError.closed` after `close()`.
     public func send(_ frame: [UInt8]) async throws { try network.send(frame, from: end) }
+    /// Frames arriving at this end; finishes when either end closes.
     public var frames: AsyncThrowingStream<[UInt8], Error> { network.stream(end) }
+    /// Closes the whole network: both ends' streams finish.
     public func close() async { network.close() }
+    /// The network's `deliversReliably`.
     public var deliversReliably: Bool { network.deliversReliably }
 }

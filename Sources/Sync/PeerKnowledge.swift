@@ -7,11 +7,13 @@ public struct UpdateCoverage: Sendable, Equatable {
     /// Normalised delete set.
     public var deletes: DeleteSet
 
+    /// Coverage from ranges already normalised.
     public init(structs: DeleteSet, deletes: DeleteSet) {
         self.structs = structs
         self.deletes = deletes
     }
 
+    /// The coverage of a decoded update (Skips and empty structs left out), normalised.
     public init(_ update: DecodedUpdate) {
         var s = DeleteSet()
         for g in update.groups {
@@ -30,6 +32,7 @@ public struct UpdateCoverage: Sendable, Equatable {
         do { self.init(try UpdateDecoderV1.decode(update)) } catch { throw .invalidPayload(error) }
     }
 
+    /// The update carries no struct and no delete.
     public var isEmpty: Bool { structs.isEmpty && deletes.isEmpty }
 }
 
@@ -43,6 +46,7 @@ public struct PeerKnowledge: Sendable, Equatable {
     /// Normalised deletes the peer has seen.
     public private(set) var deletes: DeleteSet
 
+    /// A peer holding everything below `stateVector` and having seen `deletes`.
     public init(stateVector: StateVector = StateVector(), deletes: DeleteSet = DeleteSet()) {
         var s = DeleteSet()
         for (client, clock) in stateVector.clocks where clock > 0 { s.add(client: client, clock: 0, length: clock) }

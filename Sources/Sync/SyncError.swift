@@ -40,6 +40,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// One line for a person, with the byte offset where there is one.
     public var description: String {
         switch self {
         case .emptyFrame: return "empty frame"

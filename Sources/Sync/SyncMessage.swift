@@ -23,15 +23,20 @@ public enum SyncMessage: Equatable, Sendable {
     case authGranted
     case queryAwareness
 
+    /// The tag bytes of the wire format.
     public enum Tag {
+        /// First byte: the message type.
         public static let sync: UInt8 = 0, awareness: UInt8 = 1, auth: UInt8 = 2, queryAwareness: UInt8 = 3
+        /// Second byte of a sync message.
         public static let step1: UInt8 = 0, step2: UInt8 = 1, update: UInt8 = 2
+        /// Second byte of an auth message.
         public static let denied: UInt8 = 0, granted: UInt8 = 1
     }
 
     /// Step 1 carrying an encoded state vector.
     public static func syncStep1(_ sv: StateVector) -> SyncMessage { .syncStep1(stateVector: sv.encoded()) }
 
+    /// The message's bytes, ready to send as one frame.
     public func encoded() -> [UInt8] {
         var w = Lib0Writer(capacity: 8 + payloadCount)
         switch self {

@@ -2,8 +2,11 @@ import CRDT
 
 /// Traffic counters of one session (frames and bytes handed out to send / fed in).
 public struct SyncStats: Sendable, Equatable {
+    /// Frames handed out to send, and their bytes.
     public var framesSent = 0, bytesSent = 0
+    /// Frames fed in with `receive`, and their bytes.
     public var framesReceived = 0, bytesReceived = 0
+    /// Sync step 1 and step 2 messages handed out.
     public var step1Sent = 0, step2Sent = 0
     /// Update messages sent after the handshake, and local updates not sent because the peer
     /// already had them (or because our step 2 will carry them).
@@ -12,6 +15,7 @@ public struct SyncStats: Sendable, Equatable {
     public var updateBytesSent = 0
     /// Step 2s cut to what the peer lacks beyond what we already sent (`Options.reliableDelivery`).
     public var step2Trimmed = 0
+    /// All counters at zero.
     public init() {}
 }
 
@@ -29,9 +33,11 @@ public struct SessionOutput: Sendable, Equatable {
     public var auth: AuthResult?
     /// The first step 2 from the peer arrived with this frame.
     public var becameSynced = false
+    /// Nothing to do.
     public init() {}
 }
 
+/// The content of a y-protocols auth message.
 public enum AuthResult: Sendable, Equatable {
     case denied(reason: String)
     case granted
@@ -70,6 +76,7 @@ public enum AuthResult: Sendable, Equatable {
 /// and only the deletes it is not known to have instead of our whole delete set. The first step 2
 /// of a session stays whole. `deliveryMayHaveLost()` turns this off for good.
 public struct SyncSession: Sendable {
+    /// How a session behaves on its transport (retries, trimming, reliable delivery, message size).
     public struct Options: Sendable, Equatable {
         /// Seconds between step 1 re-sends until the peer's step 2 arrives.
         public var handshakeRetry: Double
@@ -86,6 +93,7 @@ public struct SyncSession: Sendable {
         /// several valid updates under it (`Updates.split`; the first keeps the step 2 type).
         /// Nil: no limit.
         public var maxUpdateBytes: Int?
+        /// Options for a lossy link by default; `maxUpdateBytes` is raised to at least 256.
         public init(handshakeRetry: Double = 2, resyncInterval: Double? = nil, trimKnownStructs: Bool = true,
                     reliableDelivery: Bool = false, maxUpdateBytes: Int? = nil) {
             self.handshakeRetry = handshakeRetry
@@ -96,12 +104,15 @@ public struct SyncSession: Sendable {
         }
     }
 
+    /// The options the session was made with.
     public let options: Options
+    /// Traffic counters since `init`.
     public private(set) var stats = SyncStats()
     /// What the peer is known to hold; nil until its step 1 arrived.
     public private(set) var peer: PeerKnowledge?
     /// The peer answered our step 1 (we hold everything it had then).
     public private(set) var isSynced = false
+    /// `start` was called (our step 1 went out).
     public private(set) var isStarted = false
     /// The peer denied us access (auth message); the session sends nothing more.
     public private(set) var isDenied = false
@@ -109,10 +120,12 @@ public struct SyncSession: Sendable {
     /// Set by `deliveryMayHaveLost()`: from then on every step 2 is whole (as on a lossy link).
     public private(set) var lossSuspected = false
 
+    /// A session not started yet; call `start` when the connection opens.
     public init(options: Options = Options()) {
         self.options = options
     }
 
+    /// The state vector the peer is known to have (its step 1 plus what was exchanged since); nil before its step 1.
     public var peerStateVector: StateVector? { peer?.stateVector }
 
     // MARK: sending

@@ -14,9 +14,11 @@ public protocol Transport: Sendable {
 }
 
 extension Transport {
+    /// False: a transport that does not say otherwise may lose frames.
     public var deliversReliably: Bool { false }
 }
 
+/// Errors of a `Transport`.
 public enum TransportError: Error, Equatable, Sendable {
     case closed
 }
