@@ -7,8 +7,11 @@ import CSQLite
 ///
 /// Synchronous and not thread-safe: one owner at a time (an actor wraps it where needed).
 public final class Journal {
+    /// The store's file path (its WAL sits beside it as `<path>-wal`).
     public let path: String
+    /// The name of the document this journal reads and writes (the store's `doc` column).
     public let document: String
+    /// The options it was opened with.
     public let options: JournalOptions
 
     /// nil once closed.
@@ -273,6 +276,7 @@ public final class Journal {
         try sql { db throws(SQLiteError) in try db.scalar("SELECT value FROM meta WHERE key = ?1", [.text(key)])?.string }
     }
 
+    /// Stores `value` under `key`, replacing an older value. Throws `.readOnly` on a read-only journal.
     public func setMeta(_ key: String, _ value: String) throws(JournalError) {
         try requireWritable()
         return try sql { db throws(SQLiteError) in

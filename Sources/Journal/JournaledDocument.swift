@@ -3,8 +3,11 @@ import CRDT
 /// A document kept in a journal: what the CLI replica (and later `Replica`) edits. Every
 /// change the document emits is appended; an edit's seq is returned once it is committed.
 public final class JournaledDocument {
+    /// The loaded document. Edit it through `commitEdit`/`edit` (or `flush` after editing it directly) so that every change is journaled.
     public let doc: YDoc
+    /// The journal the document is kept in; this object owns it and closes it in `close()`.
     public let journal: Journal
+    /// What the load at open found (complete, or what could not be restored).
     public let loadReport: LoadReport
     private let collector: UpdateCollector
     /// The client id meta holds (the document may pick a new one, see `flushReturningSeqs`).
@@ -94,6 +97,7 @@ public final class JournaledDocument {
         return doc
     }
 
+    /// The document's current client id (it may differ from the stored one after an incomplete load or an id collision).
     public var clientID: ClientID { doc.clientID }
 
     /// What one `commitEdit` or `commitApply` did: what the document emitted (one update per

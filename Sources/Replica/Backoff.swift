@@ -2,12 +2,18 @@
 /// `1 - jitter ... 1` (deterministic from `seed` and the attempt, so tests can predict it).
 /// The defaults are y-websocket's (100 ms doubling, capped at 2.5 s).
 public struct Backoff: Sendable, Equatable {
+    /// The first retry's delay (100 ms by default).
     public var initial: Duration
+    /// The cap on the delay before jitter (2.5 s by default).
     public var maximum: Duration
+    /// Growth factor per attempt (2 by default).
     public var multiplier: Double
+    /// Fraction in 0...1 the delay may be shortened by at random (0 by default: no jitter).
     public var jitter: Double
+    /// Seed of the jitter; the same seed and attempt give the same delay.
     public var seed: UInt64
 
+    /// A backoff; `jitter` is clamped to 0...1.
     public init(initial: Duration = .milliseconds(100), maximum: Duration = .milliseconds(2500),
                 multiplier: Double = 2, jitter: Double = 0, seed: UInt64 = 0) {
         self.initial = initial
@@ -42,6 +48,7 @@ public struct Backoff: Sendable, Equatable {
 /// Waits (injectable: tests pass a recording or instant sleeper).
 public typealias Sleeper = @Sendable (Duration) async throws -> Void
 
+/// Ready-made `Sleeper`s.
 public enum Sleepers {
     /// `Task.sleep`.
     public static let real: Sleeper = { d in try await Task.sleep(for: d) }

@@ -17,9 +17,12 @@ import CRDT
 /// counted (they have no clock of their own), and if the document had to take a new client id
 /// (see JOURNAL-API) the count restarts for the new id.
 public struct UnsyncedCount: Sendable, Equatable {
+    /// The replica's own client id: the one whose units are counted.
     public var client: ClientID
+    /// The highest clock of `client` any peer has announced (0: none yet).
     public var confirmed: Clock
 
+    /// A count for `client` with `confirmed` units already confirmed.
     public init(client: ClientID, confirmed: Clock = 0) {
         self.client = client
         self.confirmed = confirmed
@@ -55,5 +58,6 @@ public struct UnsyncedCount: Sendable, Equatable {
         }
     }
 
+    /// The journal meta key the confirmed clock is kept under.
     public static let metaKey = "sync.confirmed"
 }

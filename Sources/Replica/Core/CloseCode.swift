@@ -1,8 +1,11 @@
 /// WebSocket close codes a replica closes a peer with (RFC 6455 §7.4, plus 4000-4999 private ones).
 public struct CloseCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    /// The close code as sent in the WebSocket close frame.
     public let rawValue: UInt16
+    /// Any close code, including ones not named here.
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
+    /// A normal close.
     public static let normal = CloseCode(rawValue: 1000)
     /// Server shutdown or room eviction.
     public static let goingAway = CloseCode(rawValue: 1001)
@@ -12,6 +15,7 @@ public struct CloseCode: RawRepresentable, Sendable, Hashable, CustomStringConve
     public static let policyViolation = CloseCode(rawValue: 1008)
     /// A frame over the configured maximum frame size.
     public static let messageTooBig = CloseCode(rawValue: 1009)
+    /// The replica failed on its side (e.g. the journal could not be written).
     public static let internalError = CloseCode(rawValue: 1011)
     /// The room is full, or the server is at its room limit.
     public static let tryAgainLater = CloseCode(rawValue: 1013)
@@ -22,6 +26,7 @@ public struct CloseCode: RawRepresentable, Sendable, Hashable, CustomStringConve
     /// More messages per second than allowed.
     public static let rateLimited = CloseCode(rawValue: 4029)
 
+    /// The code and its name, e.g. "1008 policy violation" (only the number for unnamed codes).
     public var description: String {
         switch self {
         case .normal: "1000 normal"

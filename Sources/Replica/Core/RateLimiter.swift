@@ -2,7 +2,9 @@
 /// `perSecond` tokens a second; each allowed message takes one. Time is injected (seconds, any
 /// monotonic origin) so tests run on synthetic clocks and the server can pass its own clock.
 public struct RateLimiter: Sendable {
+    /// Tokens added per second (+infinity: no limit; 0: no refill).
     public let perSecond: Double
+    /// Capacity of the bucket (at least 1): how many messages may come at once.
     public let burst: Double
     /// Tokens left as of the last call (fractional between refills).
     public private(set) var tokens: Double
