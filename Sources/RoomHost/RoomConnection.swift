@@ -23,6 +23,7 @@ public protocol RoomConnection: Sendable {
 
 /// Per-connection options chosen at connect time.
 public struct JoinOptions: Sendable, Equatable {
+    /// What the connection may do (`.write` by default).
     public var access: Access
     /// Durable acknowledgements: after the room journals updates that came from this
     /// connection, it sends the room's state vector (a SyncStep1). Yjs clients never opt in,
@@ -31,6 +32,7 @@ public struct JoinOptions: Sendable, Equatable {
     /// Shown in logs.
     public var label: String
 
+    /// Options for one connection; by default it may write and gets no durable acknowledgements.
     public init(access: Access = .write, durableAcks: Bool = false, label: String = "") {
         self.access = access
         self.durableAcks = durableAcks

@@ -2,12 +2,14 @@ import CRDT
 import Foundation
 import Journal
 
+/// Why a room could not be handed out.
 public enum RoomHostError: Error, Equatable, Sendable, CustomStringConvertible {
     case badName(RoomStorage.NameError)
     case tooManyRooms(Int)
     case load(room: String, reason: String)
     case shuttingDown
 
+    /// One line for a person.
     public var description: String {
         switch self {
         case let .badName(e): "bad room name: \(e)"
@@ -18,13 +20,18 @@ public enum RoomHostError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Configuration of a `RoomHost`: where rooms are stored, how each room behaves, eviction and logging.
 public struct RoomHostConfig: Sendable {
+    /// The server's data directory; room journals go to its `rooms/` subdirectory.
     public var dataDirectory: String
+    /// Settings every room is created with.
     public var room = RoomConfig()
     /// A room nobody used for this long is persisted and unloaded.
     public var idleTimeout: Double = 60
+    /// Where the host and its rooms log (discarded by default).
     public var log: RoomLogger = { _, _ in }
 
+    /// Defaults for everything but the data directory.
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
     }
@@ -33,7 +40,9 @@ public struct RoomHostConfig: Sendable {
 /// The rooms of a server: loaded lazily (journal, else content store, else empty), leased
 /// while a connection or a request uses them, evicted after `idleTimeout` without a lease.
 public actor RoomHost {
+    /// The configuration the host was made with.
     public let config: RoomHostConfig
+    /// Counters of every room of this host (thread-safe; read by `metrics()`).
     public nonisolated let counters = ServerCounters()
     private let storage: RoomStorage
     private var rooms: [String: Room] = [:]
@@ -45,6 +54,7 @@ public actor RoomHost {
     private var isShuttingDown = false
     private let log: RoomLogger
 
+    /// A host with no room loaded; creates `<dataDirectory>/rooms` (throws `.load` when it cannot).
     public init(config: RoomHostConfig) throws(RoomHostError) {
         self.config = config
         self.log = config.log
@@ -83,6 +93,7 @@ public actor RoomHost {
         return room
     }
 
+    /// Gives back a lease taken by `acquire`. When the last lease goes the room's idle time starts; extra releases are ignored.
     public func release(_ room: Room) {
         let lease = ObjectIdentifier(room)
         guard let n = leases[lease] else { return }
@@ -203,7 +214,9 @@ public actor RoomHost {
         for key in rooms.keys.sorted() { await rooms[key]?.persist() }
     }
 
+    /// Keys (ids) of the rooms loaded now, sorted.
     public var loadedRooms: [String] { rooms.keys.sorted() }
+    /// Whether the room with this key (id) is loaded.
     public func isLoaded(_ key: String) -> Bool { rooms[key] != nil }
 
     // MARK: - Metrics

@@ -8,12 +8,15 @@ public struct RoomLimits: Sendable, Equatable {
     public var maxDocumentBytes: Int = 64 << 20
     /// Messages per second per connection (token bucket; `rateLimited`).
     public var messagesPerSecond: Double = 200
+    /// Messages one connection may send at once before the rate applies (the bucket's size).
     public var messageBurst: Double = 400
     /// Frames queued for one connection before it is closed as too slow (`tooSlow`).
     public var maxQueuedFrames: Int = 10_000
     /// Connections per room, rooms per server (new ones are refused beyond).
     public var maxConnectionsPerRoom: Int = 1_000
+    /// Rooms loaded at once on the server.
     public var maxRooms: Int = 10_000
 
+    /// The defaults shown on each property.
     public init() {}
 }

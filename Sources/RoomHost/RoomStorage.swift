@@ -3,18 +3,23 @@ import Foundation
 /// Where each room's journal lives: `<data>/rooms/<encoded name>.ysync`. Room names come from
 /// URLs, so they are percent-encoded to one safe file name (no separators, no leading dot).
 public struct RoomStorage: Sendable {
+    /// `<data>/rooms`, where the room files are.
     public let directory: String
+    /// Longest room name accepted, in UTF-8 bytes.
     public static let maxNameLength = 256
     /// Longest `fileName(for:)` of a valid name: 255 bytes (Linux NAME_MAX, APFS) less SQLite's
     /// longest side-file suffix ("-journal"; WAL mode adds "-wal" and "-shm").
     public static let maxFileNameLength = 255 - 8
 
+    /// Storage under `<dataDirectory>/rooms` (nothing is created until `createDirectory()`).
     public init(dataDirectory: String) {
         directory = (dataDirectory as NSString).appendingPathComponent("rooms")
     }
 
+    /// Why a room name is refused.
     public enum NameError: Error, Equatable, Sendable, CustomStringConvertible {
         case empty, tooLong(Int)
+        /// One line for a person, with the limits.
         public var description: String {
             switch self {
             case .empty: "empty room name"
@@ -24,6 +29,7 @@ public struct RoomStorage: Sendable {
         }
     }
 
+    /// Throws when `name` is empty or too long (as UTF-8, or once percent-encoded as a file name).
     public static func validate(_ name: String) throws(NameError) {
         if name.isEmpty { throw .empty }
         if name.utf8.count > maxNameLength { throw .tooLong(name.utf8.count) }
@@ -46,14 +52,17 @@ public struct RoomStorage: Sendable {
         return out + ".ysync"
     }
 
+    /// Full path of `room`'s journal file.
     public func path(for room: String) -> String {
         (directory as NSString).appendingPathComponent(Self.fileName(for: room))
     }
 
+    /// Whether `room` has a journal file.
     public func exists(_ room: String) -> Bool {
         FileManager.default.fileExists(atPath: path(for: room))
     }
 
+    /// Creates `directory` (and its parents) if missing; throws Foundation's error when it cannot.
     public func createDirectory() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }

@@ -7,20 +7,25 @@
 //
 // Only counters and gauges: the server keeps plain numbers, no histograms.
 
+/// The TYPE of a metric family.
 public enum MetricType: String, Sendable, Equatable {
     case counter, gauge
 }
 
 /// One line of a family: its labels (in the order given) and value.
 public struct MetricSample: Sendable, Equatable {
+    /// Label names and values, written in this order.
     public var labels: [(name: String, value: String)]
+    /// The sample's value.
     public var value: Double
 
+    /// A sample from (name, value) label pairs.
     public init(labels: [(String, String)] = [], value: Double) {
         self.labels = labels.map { (name: $0.0, value: $0.1) }
         self.value = value
     }
 
+    /// Equal labels in the same order and the same value bits (so NaN equals NaN).
     public static func == (a: MetricSample, b: MetricSample) -> Bool {
         a.value.bitPattern == b.value.bitPattern && a.labels.count == b.labels.count
             && zip(a.labels, b.labels).allSatisfy { $0.name == $1.name && $0.value == $1.value }
@@ -29,11 +34,16 @@ public struct MetricSample: Sendable, Equatable {
 
 /// A metric name with its HELP, TYPE and samples.
 public struct MetricFamily: Sendable, Equatable {
+    /// The metric name (made valid when rendered).
     public var name: String
+    /// The HELP text.
     public var help: String
+    /// Counter or gauge.
     public var type: MetricType
+    /// The family's lines.
     public var samples: [MetricSample]
 
+    /// A family with the given samples.
     public init(name: String, help: String, type: MetricType, samples: [MetricSample]) {
         self.name = name
         self.help = help
@@ -47,6 +57,7 @@ public struct MetricFamily: Sendable, Equatable {
     }
 }
 
+/// Renders metric families as Prometheus text.
 public enum ServerMetrics {
     /// The Content-Type of `render`'s output.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
