@@ -7,8 +7,11 @@ import Replica
 import RoomHost
 import ServiceLifecycle
 
+/// Why the server could not start.
 public enum ServerError: Error, CustomStringConvertible {
+    /// The configuration could not be put in place (content store, data directory, JWT secret); the text says why.
     case setup(String)
+    /// The reason, for a person.
     public var description: String {
         switch self {
         case let .setup(reason): reason
@@ -19,11 +22,15 @@ public enum ServerError: Error, CustomStringConvertible {
 /// The authoritative replica server: rooms over WebSocket at `/parties/<party>/:room`
 /// (y-websocket framing), the HTTP API, auth, limits and metrics.
 public final class ReplicaServer: Sendable {
+    /// The configuration the server was made with.
     public let config: ServerConfig
+    /// The rooms this server serves.
     public let host: RoomHost
     let auth: RoomAuthenticator
     let logger: Logger
 
+    /// Opens the content store (if configured), the room host and the authenticator; listens only in `run`.
+    /// Throws `.setup` when one of them fails (a weak JWT secret, an unusable data directory or content database).
     public init(config: ServerConfig, logger: Logger) async throws(ServerError) {
         self.config = config
         self.logger = logger

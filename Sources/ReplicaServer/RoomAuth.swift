@@ -9,12 +9,18 @@ import RoomHost
 /// accepted for one room and `"*"` names every room. Scope `write` may edit, `read` only
 /// receives; a token without a scope is read-only (least privilege). `exp` is required.
 public struct RoomClaims: JWTPayload, Equatable {
+    /// Expiry (required).
     public var exp: ExpirationClaim
+    /// One room the token grants (`"*"`: every room).
     public var room: String?
+    /// Rooms the token grants (`"*"`: every room).
     public var rooms: [String]?
+    /// "write" or "read"; absent means read.
     public var scope: String?
+    /// Who the token was issued to (informational).
     public var sub: String?
 
+    /// Claims for `rooms` with `scope` until `expires`.
     public init(expires: Date, rooms: [String], scope: Access, subject: String? = nil) {
         exp = ExpirationClaim(value: expires)
         self.rooms = rooms
@@ -22,6 +28,7 @@ public struct RoomClaims: JWTPayload, Equatable {
         sub = subject
     }
 
+    /// Throws when the token has expired (JWTKit calls this after checking the signature).
     public func verify(using _: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
     }
@@ -32,6 +39,7 @@ public struct RoomClaims: JWTPayload, Equatable {
     }
 }
 
+/// Why a request was refused access (or the authenticator could not be made).
 public enum AuthError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingToken
     case invalidToken(String)
@@ -40,6 +48,7 @@ public enum AuthError: Error, Equatable, Sendable, CustomStringConvertible {
     case badScope(String)
     case weakSecret(Int)
 
+    /// One line for a person.
     public var description: String {
         switch self {
         case .missingToken: "no token (query parameter token= or Authorization: Bearer)"
@@ -56,11 +65,14 @@ public enum AuthError: Error, Equatable, Sendable, CustomStringConvertible {
 public struct RoomAuthenticator: Sendable {
     private let keys: JWTKeyCollection?
 
+    /// No secret: every request may write every room.
     public var isOpen: Bool { keys == nil }
 
     /// HS256 keys shorter than the hash output (32 bytes) are refused (RFC 7518 §3.2).
     public static let minimumSecretBytes = 32
 
+    /// An authenticator for HS256 tokens signed with `secret`; nil or empty makes it open. Throws
+    /// `.weakSecret` for a secret under `minimumSecretBytes`.
     public init(secret: String?) async throws(AuthError) {
         if let secret, !secret.isEmpty {
             guard secret.utf8.count >= Self.minimumSecretBytes else { throw .weakSecret(secret.utf8.count) }
@@ -82,6 +94,8 @@ public struct RoomAuthenticator: Sendable {
         return nil
     }
 
+    /// What `token` allows in `room`: `.write` when open; otherwise throws `.missingToken`,
+    /// `.invalidToken`, `.expired`, `.otherRoom` or `.badScope`.
     public func access(room: String, token: String?) async throws(AuthError) -> Access {
         guard let keys else { return .write }
         guard let token else { throw .missingToken }

@@ -3,6 +3,7 @@ import RoomHost
 
 /// Everything `ycli serve` configures.
 public struct ServerConfig: Sendable {
+    /// Address to listen on.
     public var host = "127.0.0.1"
     /// 0 picks a free port (reported by `ReplicaServer.run(onListening:)`).
     public var port = 1999
@@ -16,11 +17,15 @@ public struct ServerConfig: Sendable {
     public var corsOrigins = ["*"]
     /// The PartyKit party name in `/parties/<party>/<room>`.
     public var party = "main"
+    /// Limits every room enforces.
     public var limits = RoomLimits()
+    /// Journal durability of every room.
     public var durability: Durability = .full
+    /// Seconds without a connection or request before a room is persisted and unloaded.
     public var idleTimeout: Double = 60
     /// Largest HTTP request body (POST update / broadcast).
     public var maxRequestBytes = 16 << 20
 
+    /// The defaults shown on each property.
     public init() {}
 }

@@ -5,6 +5,7 @@ import NIOCore
 import NIOWebSocket
 import Sync
 
+/// Why a WebSocket transport could not be opened.
 public enum WebSocketTransportError: Error, CustomStringConvertible, Sendable {
     /// The connection or its WebSocket upgrade failed; `reason` is one plain phrase.
     case connectFailed(url: String, reason: String)
@@ -20,7 +21,9 @@ public enum WebSocketTransportError: Error, CustomStringConvertible, Sendable {
 /// frames (the server's broadcasts) arrive on `texts`. The maximum frame size is raised on
 /// this side too (hummingbird-websocket's default of 16 KiB would drop full-state messages).
 public final class WebSocketTransport: Transport, @unchecked Sendable {
+    /// Binary frames received; finishes when the connection closes.
     public let frames: AsyncThrowingStream<[UInt8], Error>
+    /// Text frames received (the server's broadcasts).
     public let texts: AsyncStream<String>
     private let outbox: AsyncStream<Outgoing>.Continuation
     private let lock = NSLock()
@@ -105,6 +108,7 @@ public final class WebSocketTransport: Transport, @unchecked Sendable {
     /// new session with a fresh handshake.
     public var deliversReliably: Bool { true }
 
+    /// Queues `frame` as one binary message; throws `TransportError.closed` once closed.
     public func send(_ frame: [UInt8]) async throws {
         if closedNow { throw TransportError.closed }
         outbox.yield(.binary(frame))
@@ -116,6 +120,7 @@ public final class WebSocketTransport: Transport, @unchecked Sendable {
         return isClosed
     }
 
+    /// Sends a normal close frame after the frames already queued; `send` throws from then on.
     public func close() async {
         outbox.yield(.close)
         outbox.finish()
