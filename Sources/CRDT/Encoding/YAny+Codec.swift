@@ -145,7 +145,9 @@ extension YAny {
     /// them (`fromLib0Number`). Object keys follow JavaScript property order (array-index keys
     /// ascending first, then insertion order; a duplicate key keeps its first position and its
     /// last value), which is the order Yjs would write them back in.
-    /// - Parameter allowUndefined: accept the bare text `undefined` (legacy ContentJSON elements).
+    /// - Parameters:
+    ///   - text: the JSON text.
+    ///   - allowUndefined: accept the bare text `undefined` (legacy ContentJSON elements).
     public static func parseJSON(_ text: String, allowUndefined: Bool = false) throws(DecodingError) -> YAny {
         var text = text
         // String.withUTF8 is not typed-throws: carry the error out in a Result.
