@@ -6,18 +6,23 @@ import Darwin
 
 /// A file that could not be read or written, with the system's reason.
 public struct FileIOError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file (`<stdin>` or `<stdout>` for `-`).
     public var path: String
+    /// The system's reason, e.g. "No such file or directory".
     public var reason: String
+    /// An error for `path` with `reason`.
     public init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
+    /// "path: reason".
     public var description: String { "\(path): \(reason)" }
 }
 
 /// Whole-file reads and writes with POSIX calls, so that errors carry a plain reason
 /// ("No such file or directory") and `-` means standard input / output.
 public enum FileBytes {
+    /// The whole file at `path`, or all of standard input for `-`; throws `FileIOError` when it cannot be opened or read.
     public static func readFile(_ path: String) throws(FileIOError) -> [UInt8] {
         let name = path == "-" ? "<stdin>" : path
         let fd: Int32

@@ -2,17 +2,25 @@ import Sync
 
 /// Counters of one replica (all sessions), for tests and the convergence benchmark.
 public struct ReplicaStats: Sendable, Equatable {
+    /// Frames handed to transports.
     public var framesSent = 0
+    /// Bytes of those frames.
     public var bytesSent = 0
+    /// SyncStep1 frames sent (handshakes, resyncs and acknowledgements).
     public var step1Sent = 0
+    /// SyncStep2 frames sent.
     public var step2Sent = 0
+    /// Update frames sent.
     public var updatesSent = 0
     /// Bytes of the update payloads in SyncStep2 and Update frames sent.
     public var updateBytesSent = 0
+    /// Frames received from peers.
     public var framesReceived = 0
+    /// Bytes of those frames.
     public var bytesReceived = 0
     /// Received SyncStep2 / Update frames carrying a struct this replica already held.
     public var redundantStep2Received = 0
+    /// Received Update frames carrying a struct this replica already held.
     public var redundantUpdatesReceived = 0
     /// Received updates that changed nothing (e.g. a delete of an item already deleted).
     public var unchangedUpdatesReceived = 0
@@ -25,15 +33,19 @@ public struct ReplicaStats: Sendable, Equatable {
     public var acknowledgementsSent = 0
     /// Local edits and remote updates that changed the document.
     public var localEdits = 0
+    /// Updates from peers that changed the document.
     public var remoteUpdatesApplied = 0
     /// Journal rows appended (one per changing edit or apply).
     public var journalWrites = 0
     /// Connections opened (dialled or given), and dial failures.
     public var connections = 0
+    /// Dials that failed (each is retried after the backoff).
     public var dialFailures = 0
 
+    /// All counters at zero.
     public init() {}
 
+    /// The counters of `a` and `b` added field by field (totals over several replicas).
     public static func + (a: ReplicaStats, b: ReplicaStats) -> ReplicaStats {
         var r = ReplicaStats()
         r.framesSent = a.framesSent + b.framesSent

@@ -12,9 +12,13 @@ import Foundation
 
 /// One row of `contentResource`, reduced to what a room needs.
 public struct ContentRecord: Sendable, Equatable {
+    /// The row's primary key: the room id.
     public let id: String
+    /// The row's `type` column.
     public let type: String?
+    /// `fields.slug`: another name the room can be opened by.
     public let slug: String?
+    /// `fields.body`: the document as plain text.
     public let body: String?
     /// `fields.yDoc` as stored; nil when missing or JSON null. Not validated here.
     public let yDocBase64: String?
@@ -22,6 +26,7 @@ public struct ContentRecord: Sendable, Equatable {
     /// they are treated as missing, and the load chain reports them.
     public let ignoredFields: [String]
 
+    /// A record with the given columns and fields.
     public init(id: String, type: String? = "document", slug: String? = nil, body: String? = nil,
                 yDocBase64: String? = nil, ignoredFields: [String] = []) {
         self.id = id
@@ -33,6 +38,7 @@ public struct ContentRecord: Sendable, Equatable {
     }
 }
 
+/// Why a content store call failed.
 public enum ContentStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The database could not be opened, or is not a content store.
     case open(path: String, reason: String)
@@ -43,6 +49,7 @@ public enum ContentStoreError: Error, Equatable, Sendable, CustomStringConvertib
     /// `decodeBase64` input is not base64.
     case badBase64(String)
 
+    /// One line for a person.
     public var description: String {
         switch self {
         case let .open(path, reason): return "cannot open content store \(path): \(reason)"
@@ -59,14 +66,18 @@ public enum InitialContent: Equatable, Sendable {
     case update([UInt8])
     /// Plain text for the root text `codemirror` (from `body`).
     case text(String)
+    /// Nothing to load: the room starts empty.
     case empty
 }
 
+/// What `initialContent(for:)` chose for a room, and a warning when it had to fall back.
 public struct LoadChainResult: Equatable, Sendable {
+    /// What the room starts from.
     public let content: InitialContent
     /// Set when something in the record was unusable and we fell back: log it.
     public let warning: String?
 
+    /// A result with `content` and an optional `warning`.
     public init(content: InitialContent, warning: String?) {
         self.content = content
         self.warning = warning
@@ -76,6 +87,7 @@ public struct LoadChainResult: Equatable, Sendable {
 /// The content database. One SQLite connection, serialised by a lock, so any task may call it;
 /// calls block (briefly, on local SQLite), so keep them off latency-critical paths.
 public final class ContentStore: @unchecked Sendable {
+    /// The database file.
     public let path: String
     private let lock = NSLock()
     private let db: ContentDB

@@ -4,13 +4,20 @@ import Journal
 import Replica
 import Sync
 
+/// Why a room refused a call from the HTTP API (`applyUpdate` and the like).
 public enum RoomError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The update does not decode or the document refused it.
     case invalidUpdate(String)
+    /// Applying it would take the document over `RoomLimits.maxDocumentBytes` (estimated sizes in bytes).
     case documentTooLarge(limit: Int, wouldBe: Int)
+    /// Read-only access (no call of `Room` throws it today).
     case readOnly
+    /// The room's journal could not store the change.
     case journal(JournalError)
+    /// The room was closed (unloaded or the server is stopping).
     case closed
 
+    /// One line for a person.
     public var description: String {
         switch self {
         case let .invalidUpdate(reason): "invalid update: \(reason)"
