@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 export YSYNC_PYTHON="$PWD/.venv/bin/python"
+# Every public declaration in Sources/ has a doc comment (a fraction of a second).
+python3 scripts/check-docs.py
 
 swift build --build-tests
 # The man page generator that scripts/install.sh uses (its test runs the script).
