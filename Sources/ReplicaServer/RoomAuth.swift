@@ -41,11 +41,17 @@ public struct RoomClaims: JWTPayload, Equatable {
 
 /// Why a request was refused access (or the authenticator could not be made).
 public enum AuthError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The server has a secret and the request carried no token.
     case missingToken
+    /// The token does not verify (signature, format, claims); the text says why.
     case invalidToken(String)
+    /// The token's `exp` has passed.
     case expired
+    /// The token does not name this room.
     case otherRoom(String)
+    /// The token's scope is neither "read" nor "write".
     case badScope(String)
+    /// The configured secret is shorter than `RoomAuthenticator.minimumSecretBytes` (its length in bytes).
     case weakSecret(Int)
 
     /// One line for a person.

@@ -4,9 +4,13 @@ import Journal
 
 /// Why a room could not be handed out.
 public enum RoomHostError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The room name is empty or too long.
     case badName(RoomStorage.NameError)
+    /// `RoomLimits.maxRooms` rooms are loaded already (the count).
     case tooManyRooms(Int)
+    /// The room's journal could not be opened (room "*": the data directory could not be created).
     case load(room: String, reason: String)
+    /// The host is shutting down and hands out no more rooms.
     case shuttingDown
 
     /// One line for a person.

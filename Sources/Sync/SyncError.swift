@@ -27,6 +27,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidAwarenessJSON(client: ClientID, reason: String)
     /// File hand-over: an I/O failure, or a file that is not a valid hand-over file.
     case io(path: String, reason: String)
+    /// A hand-over file with a bad name, a hash that does not match, or content that does not decode.
     case badHandoverFile(path: String, reason: String)
 
     init(_ e: DecodingError) {

@@ -15,12 +15,19 @@ import CRDT
 /// Payloads are kept as raw bytes (a state vector from yrs is in hash order; re-encoding it would
 /// change the bytes). `decode` checks the framing only; the session decodes payloads.
 public enum SyncMessage: Equatable, Sendable {
+    /// Sync step 1: the sender's encoded state vector, asking for what it lacks.
     case syncStep1(stateVector: [UInt8])
+    /// Sync step 2: an update v1 answering a step 1.
     case syncStep2(update: [UInt8])
+    /// An update v1 sent after the handshake.
     case update([UInt8])
+    /// An encoded awareness update (see `Awareness`).
     case awareness([UInt8])
+    /// Access refused, with a reason for a person.
     case authDenied(reason: String)
+    /// Access granted (a yrs extension).
     case authGranted
+    /// A request for every awareness state the receiver knows.
     case queryAwareness
 
     /// The tag bytes of the wire format.

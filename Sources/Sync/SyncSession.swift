@@ -39,7 +39,9 @@ public struct SessionOutput: Sendable, Equatable {
 
 /// The content of a y-protocols auth message.
 public enum AuthResult: Sendable, Equatable {
+    /// The peer refused access; `reason` is its text.
     case denied(reason: String)
+    /// The peer granted access.
     case granted
 }
 

@@ -20,5 +20,6 @@ extension Transport {
 
 /// Errors of a `Transport`.
 public enum TransportError: Error, Equatable, Sendable {
+    /// The transport was closed (by either end) before the frame could be sent.
     case closed
 }

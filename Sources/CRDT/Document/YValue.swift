@@ -1,13 +1,20 @@
 /// A value read from a map or array.
 public enum YValue {
+    /// A JSON-like value.
     case any(YAny)
+    /// Binary content (Yjs `Uint8Array`).
     case binary([UInt8])
+    /// A nested text.
     case text(YText)
+    /// A nested map.
     case map(YMap)
+    /// A nested array.
     case array(YArray)
     /// XML and other shared types we host but do not give an API to.
     case other(YTypeRef)
+    /// A sub-document, by its guid (kept, not loaded).
     case doc(guid: String)
+    /// An embed (content ref 5), as JSON text.
     case embed(String)
 
     /// A plain rendering: text as its string, maps as objects (keys sorted), arrays as arrays.
