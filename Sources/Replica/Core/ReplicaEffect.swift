@@ -44,13 +44,17 @@ public enum FrameKind: String, Sendable, Equatable, CaseIterable {
 
 /// Why updates from a peer were refused.
 public enum RefusalReason: String, Sendable, Equatable {
+    /// The peer's policy gives it read access only.
     case readOnly = "read_only"
+    /// The update would take the document over `ReplicaCoreOptions.maxDocumentBytes`.
     case documentTooLarge = "document_too_large"
 }
 
 /// Where a failure of the core's own storage happened.
 public enum FailureKind: String, Sendable, Equatable {
+    /// Appending to the journal failed.
     case journal
+    /// Compacting the journal failed.
     case compaction
 }
 
