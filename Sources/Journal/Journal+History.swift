@@ -56,7 +56,8 @@ extension Journal {
         }
     }
 
-    /// Names the state at `seq` (default: the last seq). Names are unique per document.
+    /// Names the state at `seq` (default: the last seq; 0 is the empty document). Names are
+    /// unique per document: `.versionExists` otherwise, `.noSuchSeq` past the last seq.
     public func addVersion(_ name: String, seq: Int64? = nil) throws(JournalError) {
         guard !name.isEmpty else { throw .invalidArgument("a version name cannot be empty") }
         let last = try sql { _ throws(SQLiteError) in try lastAssignedSeq() }

@@ -63,7 +63,9 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
     case clientIDMismatch(stored: ClientID, requested: ClientID)
     /// A caller error (an empty path or name, a bad client id, ...); the text says which.
     case invalidArgument(String)
-    /// SQLite-level damage (unreadable pages) that `repair` could not work around.
+    /// SQLite reports the file damaged (SQLITE_CORRUPT or SQLITE_NOTADB, e.g. a file cut short):
+    /// reads salvage what they can, writes are refused until `repair()` rebuilds the file. Also
+    /// thrown by a `repair` that could not swap the rebuilt copy in (the reason says where both are).
     case damaged(path: String, reason: String)
     /// A writing open found the store's writer lock held (by another process, or by another
     /// open in this one): one writer per store, so that no (client, clock) is written twice.
