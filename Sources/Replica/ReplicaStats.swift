@@ -31,6 +31,8 @@ public struct ReplicaStats: Sendable, Equatable {
     public var journalFailures = 0
     /// Acknowledgements (our state vector after updates from a peer) sent.
     public var acknowledgementsSent = 0
+    /// Auth messages in which a peer refused our updates (a read-only token on the server).
+    public var deniedByPeers = 0
     /// Local edits and remote updates that changed the document.
     public var localEdits = 0
     /// Updates from peers that changed the document.
@@ -62,6 +64,7 @@ public struct ReplicaStats: Sendable, Equatable {
         r.badFrames = a.badFrames + b.badFrames
         r.journalFailures = a.journalFailures + b.journalFailures
         r.acknowledgementsSent = a.acknowledgementsSent + b.acknowledgementsSent
+        r.deniedByPeers = a.deniedByPeers + b.deniedByPeers
         r.localEdits = a.localEdits + b.localEdits
         r.remoteUpdatesApplied = a.remoteUpdatesApplied + b.remoteUpdatesApplied
         r.journalWrites = a.journalWrites + b.journalWrites
@@ -84,6 +87,7 @@ extension ReplicaStats {
             if step2 { redundantStep2Received += 1 } else { redundantUpdatesReceived += 1 }
         case let .refused(_, count, _): badFrames += count
         case .ackSent: acknowledgementsSent += 1
+        case .denied: deniedByPeers += 1
         case let .failure(kind, _): if kind == .journal { journalFailures += 1 }
         }
     }

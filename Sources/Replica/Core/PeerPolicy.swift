@@ -57,15 +57,19 @@ public struct PeerPolicy: Sendable, Equatable {
     public var session: SyncSession.Options
     /// Shown in logs.
     public var label: String
+    /// The origin journaled with the updates this peer sends (what history shows them as).
+    public var origin: String
 
     /// A policy from its parts.
     public init(access: Access = .write, acknowledgementDelay: Double? = nil, rateLimit: RateLimit? = nil,
-                closesOnBadInput: Bool = false, session: SyncSession.Options = .init(), label: String = "") {
+                closesOnBadInput: Bool = false, session: SyncSession.Options = .init(), label: String = "",
+                origin: String = "remote") {
         self.access = access
         self.acknowledgementDelay = acknowledgementDelay
         self.rateLimit = rateLimit
         self.closesOnBadInput = closesOnBadInput
         self.session = session
         self.label = label
+        self.origin = origin
     }
 }

@@ -190,6 +190,7 @@ public final class ReplicaCore {
         }
         peers[id] = peer
         note(.received(id, kind))
+        if case let .denied(reason)? = output.auth { note(.denied(id, reason: reason)) }
         for f in output.send { send(f, to: id) }
         guard integrateAll(output, from: id, kind: kind, now: now) else { return take() }
         receiveAwareness(output, from: id, now: now)
@@ -211,7 +212,7 @@ public final class ReplicaCore {
         }
         var changed = false
         for update in output.apply {
-            switch integrate(update, origin: "remote", from: id, isStep2: kind == .syncStep2) {
+            switch integrate(update, origin: policy.origin, from: id, isStep2: kind == .syncStep2) {
             case .changed: changed = true
             case .unchanged: break
             case let .invalid(reason):

@@ -78,6 +78,8 @@ public enum ReplicaNote: Sendable, Equatable {
     case refused(PeerID, count: Int, RefusalReason)
     /// An acknowledgement (our state vector) went to the peer.
     case ackSent(PeerID)
+    /// The peer refused our updates (y-protocols auth message, e.g. a read-only token).
+    case denied(PeerID, reason: String)
     /// The journal or a compaction failed (the document keeps the change; the journal retries
     /// the append on the next change).
     case failure(FailureKind, message: String)

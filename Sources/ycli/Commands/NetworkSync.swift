@@ -66,71 +66,28 @@ extension NetworkSync {
         }
         step.set("waiting for the server's handshake (sync step 1 and 2)")
 
-        var session = SyncSession(options: .init(reliableDelivery: true, maxUpdateBytes: maxMessageBytes))
-        var sentStep2 = false, sentContent = false, acknowledged = false
-        // Without acknowledgements: a step 1 sent after our step 2 and its answer (a server
-        // handles a connection's messages in order) show the server has processed our step 2.
-        // Every step 1 gets one step 2, in order: ours at the start, then the barrier.
-        var barrierSent = false, barrierAnswered = false, step2Received = 0
-        var serverSV: StateVector?
-        // The server's greeting (its first step 1): we are done receiving once we hold all it
-        // held then (its step 2 may come in several pieces).
-        var greetingSV: StateVector?
-        func holdsGreeting() -> Bool {
-            guard let g = greetingSV else { return false }
-            let local = s.doc.stateVector
-            return g.clocks.allSatisfy { local[$0.key] >= $0.value }
-        }
-        var applied = 0, unchanged = 0
-        for f in session.start(s.doc) { try await transport.send(f) }
+        // The replica core `sync --watch` and the server use: it answers the server, journals
+        // what arrives and keeps the unsynced count from the server's step 1s. Strict: a message
+        // that does not decode, or cannot be journaled, ends the sync (the store keeps the rest).
+        let clock = HostClock()
+        let core = ReplicaCore(store: s.replica, now: clock.now)
+        let policy = PeerPolicy(closesOnBadInput: true, session: .init(reliableDelivery: true, maxUpdateBytes: maxMessageBytes),
+                                label: url, origin: "sync \(url)")
+        let (server, greeting) = core.openPeer(policy, now: clock.now)
+        var run = OneShotRun(url: url, transport: transport, progress: OneShotProgress(waitForAck: waitForAck))
+        var done = false
         do {
+            try await run.perform(greeting)
             for try await frame in transport.frames {
-                let message = try? SyncMessage.decode(frame)
-                let output: SessionOutput
-                do { output = try session.receive(frame, s.doc) } catch {
-                    throw CLIError("the server sent a bad message: \(error)")
+                try await run.perform(core.receive(frame, from: server, now: clock.now))
+                run.progress.received(frame, local: s.doc.stateVector)
+                if let awaiting = run.progress.awaiting { step.set(awaiting) }
+                if run.progress.takeBarrier() { try await run.perform(core.resync()) }
+                let handshake = core.session(of: server)?.isSynced ?? false
+                if run.progress.isDone(handshakeComplete: handshake, local: s.doc.stateVector) {
+                    done = true
+                    break
                 }
-                // y-protocols' auth message: a read-only token, our changes refused. Waiting longer
-                // would only run out the timeout.
-                if case let .denied(reason)? = output.auth {
-                    throw CLIError("the server refused our changes (\(reason)): the token only allows reading \(url); local changes are kept")
-                }
-                if case let .syncStep1(bytes)? = message {
-                    serverSV = try? StateVector(decoding: bytes)
-                    if greetingSV == nil { greetingSV = serverSV }
-                    // Acknowledged once the server's journaled state holds every struct we
-                    // hold: a store sent in several pieces gets an ack per piece. Our deletes
-                    // travel before the structs (`Updates.split`), so they are in by then.
-                    if sentContent, let sv = serverSV, s.doc.stateVector.clocks.allSatisfy({ sv[$0.key] >= $0.value }) {
-                        acknowledged = true
-                    }
-                }
-                if case .syncStep2? = message {
-                    step2Received += 1
-                    if barrierSent, step2Received >= 2 { barrierAnswered = true }
-                }
-                for f in output.send {
-                    try await transport.send(f)
-                    // Our handshake step 2 (the answer to the server's greeting) carries what the
-                    // server lacks; the server acknowledges it when it has content. Later step 2s
-                    // answer its acknowledgements and are not acknowledged again.
-                    if !sentStep2, case let .syncStep2(update)? = try? SyncMessage.decode(f) {
-                        sentStep2 = true
-                        if let cov = try? UpdateCoverage(update: update), !cov.isEmpty { sentContent = true }
-                    }
-                }
-                for update in output.apply {
-                    if try s.apply(update, origin: "sync \(url)") != nil { applied += 1 } else { unchanged += 1 }
-                }
-                if sentStep2, sentContent {
-                    step.set(waitForAck ? "waiting for the server to acknowledge our changes (journaled)"
-                                        : "waiting for the answer to our barrier step 1 (--no-ack)")
-                }
-                if !waitForAck, sentStep2, !barrierSent {
-                    try await transport.send(SyncMessage.syncStep1(stateVector: s.doc.encodeStateVector()).encoded())
-                    barrierSent = true
-                }
-                if session.isSynced, sentStep2, holdsGreeting(), !sentContent || (waitForAck ? acknowledged : barrierAnswered) { break }
             }
         } catch let error as CLIError {
             await transport.close()
@@ -138,25 +95,22 @@ extension NetworkSync {
         } catch {
             // The connection failed: report below like a close.
         }
+        let stats = core.session(of: server)?.stats
+        core.closePeer(server, now: clock.now)
         await transport.close()
-        guard session.isSynced, sentStep2, holdsGreeting(), !sentContent || (waitForAck ? acknowledged : barrierAnswered) else {
+        guard done, let stats else {
             let close = transport.serverClose.map { Self.describeClose(code: $0.code, reason: $0.reason) } ?? ""
             throw CLIError("sync with \(url) ended while \(step.current)\(close); local changes are kept, run it again")
         }
-
-        var unsynced = UnsyncedCount(client: s.doc.clientID, metaValue: try? s.journal.meta(UnsyncedCount.metaKey))
-        if waitForAck, let serverSV, unsynced.confirm(serverSV) {
-            try journalCall(s.path) { () throws(JournalError) in try s.journal.setMeta(UnsyncedCount.metaKey, unsynced.metaValue) }
-        }
         try s.compactIfNeeded()
-        let remaining = unsynced.count(local: s.doc.stateVector)
-        let stats = session.stats
+        let remaining = core.unsyncedChanges
         let received = s.doc.stateVector.clocks.reduce(0) { $0 + max(0, Int($1.value) - Int(before[$1.key])) }
+        let acknowledged = run.progress.acknowledged
         if json {
             Console.out(JSON.object([
                 ("url", .string(url)),
-                ("updatesApplied", .int(applied)),
-                ("updatesAlreadyKnown", .int(unchanged)),
+                ("updatesApplied", .int(run.applied)),
+                ("updatesAlreadyKnown", .int(run.unchanged)),
                 ("unitsReceived", .int(received)),
                 ("bytesSent", .int(stats.bytesSent)),
                 ("bytesReceived", .int(stats.bytesReceived)),
@@ -167,7 +121,7 @@ extension NetworkSync {
         }
         Console.out("""
         synced with \(url)
-        received \(plural(applied, "update")) (\(plural(received, "new unit")); \(unchanged) already known), sent \(stats.bytesSent) bytes, received \(stats.bytesReceived) bytes
+        received \(plural(run.applied, "update")) (\(plural(received, "new unit")); \(run.unchanged) already known), sent \(stats.bytesSent) bytes, received \(stats.bytesReceived) bytes
         \(waitForAck ? "the server journaled our changes" : "not acknowledged (--no-ack)"); unsynced changes: \(remaining)
 
         """)
@@ -199,7 +153,7 @@ extension NetworkSync {
         if let presence { try await replica.setPresence(presence) }
         let url = dialURL(), token = token, shown = self.url
         replica.connectWatching(url: url, token: token)
-        emit(["event": "watching", "url": shown])
+        emit([("event", .string("watching")), ("url", .string(shown))])
         var last = (connected: 0, synced: 0, applied: 0)
         var lastPresence: [ClientID: String] = [:]
         var failuresShown = 0
@@ -211,39 +165,75 @@ extension NetworkSync {
             if failures > failuresShown, let failure = await replica.lastDialFailure {
                 failuresShown = failures
                 let seconds = Double(failure.nextDelay.components.seconds) + Double(failure.nextDelay.components.attoseconds) * 1e-18
-                emit(["event": "retrying", "attempt": failure.attempt, "inSeconds": (seconds * 1000).rounded() / 1000,
-                      "reason": failure.reason])
+                emit([("event", .string("retrying")), ("attempt", .int(failure.attempt)),
+                      ("inSeconds", .double((seconds * 1000).rounded() / 1000)), ("reason", .string(failure.reason))])
             }
             let connected = await replica.connectionCount
             let synced = await replica.syncedConnectionCount
             let applied = await replica.stats.remoteUpdatesApplied
-            if connected > last.connected { emit(["event": "connected"]) }
-            if connected < last.connected { emit(["event": "disconnected"]) }
-            if synced > last.synced { emit(["event": "synced", "unsyncedChanges": await replica.unsyncedChanges]) }
+            if connected > last.connected { emit([("event", .string("connected"))]) }
+            if connected < last.connected { emit([("event", .string("disconnected"))]) }
+            if synced > last.synced { emit([("event", .string("synced")), ("unsyncedChanges", .int(await replica.unsyncedChanges))]) }
             if applied > last.applied {
                 let text = await replica.read { doc in doc.getText(textName).string }
-                emit(["event": "update", "updates": applied - last.applied, "text": text])
+                emit([("event", .string("update")), ("updates", .int(applied - last.applied)), ("text", .string(text))])
             }
             let others = await replica.presence
             if others != lastPresence {
                 lastPresence = others
-                var states: [String: Any] = [:]
-                for (client, text) in others {
-                    states[String(client)] = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
-                }
-                emit(["event": "presence", "states": states])
+                // Awareness states were checked as JSON when they arrived.
+                let states = others.sorted { $0.key < $1.key }.map { (String($0.key), (try? JSON.parseJSON($0.value)) ?? .string($0.value)) }
+                emit([("event", .string("presence")), ("states", .object(states))])
             }
             for message in BroadcastInbox.shared.drain() {
-                let parsed = (try? JSONSerialization.jsonObject(with: Data(message.utf8), options: [.fragmentsAllowed])) ?? message
-                emit(["event": "broadcast", "message": parsed])
+                emit([("event", .string("broadcast")), ("message", (try? JSON.parseJSON(message)) ?? .string(message))])
             }
             last = (connected, synced, applied)
         }
     }
 
-    private func emit(_ object: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        Console.out(String(decoding: data, as: UTF8.self) + "\n")
+    /// One event as a JSON line, keys sorted.
+    private func emit(_ fields: [(String, JSON)]) {
+        Console.out(JSON.object(fields.sorted { $0.0 < $1.0 }).jsonText + "\n")
+    }
+}
+
+/// The one-shot sync's side of the core's effects: frames go to the server, notes are counted,
+/// and a close or a refusal ends the sync with what caused it.
+private struct OneShotRun {
+    let url: String
+    let transport: WebSocketTransport
+    var progress: OneShotProgress
+    /// Updates from the server that changed the store / changed nothing.
+    private(set) var applied = 0
+    private(set) var unchanged = 0
+    /// Why the journal refused an update (the close that follows names no more than "could not store").
+    private var journalFailure: String?
+
+    init(url: String, transport: WebSocketTransport, progress: OneShotProgress) {
+        self.url = url
+        self.transport = transport
+        self.progress = progress
+    }
+
+    mutating func perform(_ effects: [ReplicaEffect]) async throws {
+        for effect in effects {
+            switch effect {
+            case let .send(_, frame):
+                try await transport.send(frame)
+                progress.sent(frame)
+            case let .close(_, _, reason):
+                throw CLIError(journalFailure.map { "\($0); local changes are kept" } ?? "the server sent a \(reason)")
+            case let .note(.denied(_, reason)):
+                // y-protocols' auth message: a read-only token, our changes refused. Waiting longer
+                // would only run out the timeout.
+                throw CLIError("the server refused our changes (\(reason)): the token only allows reading \(url); local changes are kept")
+            case .note(.applied): applied += 1
+            case .note(.unchanged): unchanged += 1
+            case let .note(.failure(.journal, message)): journalFailure = message
+            case .note, .persisted, .presence: break
+            }
+        }
     }
 }
 
