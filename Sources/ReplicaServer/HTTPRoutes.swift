@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Replica
 import RoomHost
+import Sync
 
 /// The HTTP API: the seed's `GET`/`POST /parties/<party>/:room`, and ours (`state`, `update`,
 /// `text`, `/healthz`, `/metrics`). Errors are JSON `{"error": "..."}` with a fitting status.
@@ -14,7 +15,7 @@ struct HTTPRoutes {
         let base = "/parties/\(server.config.party)/:room"
         router.get("/healthz") { _, _ in
             let rooms = await server.host.loadedRooms.count
-            return json(["status": "ok", "rooms": rooms])
+            return json(.object([("rooms", .integer(Int64(rooms))), ("status", .string("ok"))]))
         }
         router.get("/metrics") { _, _ in
             var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: await server.host.metrics())))
@@ -32,20 +33,21 @@ struct HTTPRoutes {
             try await route("broadcast", request, context, needs: .write) { room in
                 let body = try await request.body.collect(upTo: server.config.maxRequestBytes)
                 let text = String(buffer: body)
-                guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+                guard case let .object(fields)? = try? YAny.parseJSON(text) else {
                     throw HTTPError(.badRequest, message: "body must be a JSON object {\"requestId\", \"body\", \"name\"}")
                 }
                 let delivered = await room.broadcastText(text)
-                var answer: [String: Any] = ["delivered": delivered]
-                if let id = object["requestId"] { answer["requestId"] = id }
-                return json(answer)
+                var answer: [(String, YAny)] = [("delivered", .integer(Int64(delivered)))]
+                if let id = fields.last(where: { $0.0 == "requestId" })?.1 { answer.append(("requestId", id)) }
+                return json(.object(answer))
             }
         }
         router.get(RouterPath(base + "/state")) { request, context in
             try await route("state", request, context, needs: .read) { room in
                 var since: StateVector?
                 if let sv = request.uri.queryParameters.get("sv") {
-                    guard let bytes = Self.base64(sv) else { throw HTTPError(.badRequest, message: "sv is not base64") }
+                    let bytes: [UInt8]
+                    do { bytes = try Base64.decode(sv) } catch { throw HTTPError(.badRequest, message: "sv is \(error)") }
                     do { since = try StateVector(decoding: bytes) } catch {
                         throw HTTPError(.badRequest, message: "sv is not a state vector: \(error)")
                     }
@@ -60,7 +62,7 @@ struct HTTPRoutes {
                 let body = try await request.body.collect(upTo: server.config.maxRequestBytes)
                 do throws(RoomError) {
                     let changed = try await room.applyUpdate(Array(body.readableBytesView))
-                    return json(["changed": changed])
+                    return json(.object([("changed", .bool(changed))]))
                 } catch {
                     switch error {
                     case .invalidUpdate: throw HTTPError(.badRequest, message: error.description)
@@ -118,31 +120,30 @@ struct HTTPRoutes {
 
     /// `{"users": [...], "connections": N, "clients": [{"clientId", "state"}]}`: `users` holds
     /// each awareness state's `user` field (what Yjs apps put there), or the whole state.
-    static func usersDocument(_ states: [ClientID: String], connections: Int) -> [String: Any] {
-        var users: [Any] = [], clients: [Any] = []
-        for (client, json) in states.sorted(by: { $0.key < $1.key }) {
-            let state = (try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])) ?? NSNull()
-            if let object = state as? [String: Any], let user = object["user"] { users.append(user) } else { users.append(state) }
-            clients.append(["clientId": client, "state": state])
+    static func usersDocument(_ states: [ClientID: String], connections: Int) -> YAny {
+        var users: [YAny] = [], clients: [YAny] = []
+        for (client, text) in states.sorted(by: { $0.key < $1.key }) {
+            // Awareness states were checked as JSON when they arrived.
+            let state = (try? YAny.parseJSON(text)) ?? .null
+            if case let .object(fields) = state, let user = fields.last(where: { $0.0 == "user" })?.1 {
+                users.append(user)
+            } else {
+                users.append(state)
+            }
+            clients.append(.object([("clientId", .integer(Int64(client))), ("state", state)]))
         }
-        return ["users": users, "connections": connections, "clients": clients]
+        return .object([("clients", .array(clients)), ("connections", .integer(Int64(connections))), ("users", .array(users))])
     }
 
-    /// Standard or URL-safe base64, padded or not.
-    static func base64(_ text: String) -> [UInt8]? {
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.count % 4 != 0 { s += "=" }
-        return Data(base64Encoded: s).map { Array($0) }
-    }
 }
 
-func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-    var response = Response(status: status, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+/// A JSON response (`value.jsonText`).
+func json(_ value: YAny, status: HTTPResponse.Status = .ok) -> Response {
+    var response = Response(status: status, body: .init(byteBuffer: ByteBuffer(string: value.jsonText)))
     response.headers[.contentType] = "application/json"
     return response
 }
 
 func errorResponse(_ status: HTTPResponse.Status, _ message: String) -> Response {
-    json(["error": message], status: status)
+    json(.object([("error", .string(message))]), status: status)
 }

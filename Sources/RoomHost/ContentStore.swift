@@ -1,6 +1,7 @@
 import CRDT
-import CSQLite
 import Foundation
+import Journal
+import Sync
 
 // The seed's content store: a SQLite table `contentResource(id TEXT PRIMARY KEY, type TEXT,
 // fields TEXT)` where `fields` is a JSON object with `slug`, `body` and `yDoc` (base64 of an update
@@ -46,8 +47,6 @@ public enum ContentStoreError: Error, Equatable, Sendable, CustomStringConvertib
     case sqlite(String)
     /// A row's `fields` is not a JSON object.
     case badFields(id: String, reason: String)
-    /// `decodeBase64` input is not base64.
-    case badBase64(String)
 
     /// One line for a person.
     public var description: String {
@@ -55,7 +54,6 @@ public enum ContentStoreError: Error, Equatable, Sendable, CustomStringConvertib
         case let .open(path, reason): return "cannot open content store \(path): \(reason)"
         case let .sqlite(message): return "content store: \(message)"
         case let .badFields(id, reason): return "content store: row \(id): fields \(reason)"
-        case let .badBase64(reason): return "not valid base64: \(reason)"
         }
     }
 }
@@ -90,20 +88,22 @@ public final class ContentStore: @unchecked Sendable {
     /// The database file.
     public let path: String
     private let lock = NSLock()
-    private let db: ContentDB
+    private let db: SQLiteConnection
 
     /// Opens an existing content database. With `create`, makes the file and the table when missing
     /// (tests and fresh setups); without it, a missing file or table is an `.open` error.
     public init(path: String, create: Bool = false) throws(ContentStoreError) {
         self.path = path
         do throws(ContentStoreError) {
-            db = try ContentDB(path: path, create: create)
-            // The seed's app may hold the file too: wait for its locks rather than fail at once.
-            sqlite3_busy_timeout(db.handle, 5_000)
-            if create {
-                try db.execute("CREATE TABLE IF NOT EXISTS contentResource(id TEXT PRIMARY KEY, type TEXT, fields TEXT)")
+            do { db = try SQLiteConnection(path: path, mode: create ? .readWriteCreate : .readWrite) } catch {
+                throw .open(path: path, reason: error.message)
             }
-            let found = try db.query("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = 'contentResource'")
+            // The seed's app may hold the file too: wait for its locks rather than fail at once.
+            try sqlite { () throws(SQLiteError) in try db.setBusyTimeout(milliseconds: 5_000) }
+            if create {
+                try execute("CREATE TABLE IF NOT EXISTS contentResource(id TEXT PRIMARY KEY, type TEXT, fields TEXT)")
+            }
+            let found = try query("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = 'contentResource'")
             if found.isEmpty { throw .open(path: path, reason: "no table contentResource") }
         } catch {
             // Everything here (including "file is not a database") is an opening problem.
@@ -134,26 +134,26 @@ public final class ContentStore: @unchecked Sendable {
     public func writeBack(id: String, yDocBase64: String, body: String) throws(ContentStoreError) {
         lock.lock()
         defer { lock.unlock() }
-        try db.execute("BEGIN IMMEDIATE")
+        try sqlite { () throws(SQLiteError) in try db.begin() }
         do throws(ContentStoreError) {
-            let rows = try db.query("SELECT fields FROM contentResource WHERE id = ?1", [.text(id)])
+            let rows = try query("SELECT fields FROM contentResource WHERE id = ?1", [.text(id)])
             if let row = rows.first {
                 try checkObject(id: id, fields: row[0])
                 // NULL or blank fields start as {}.
-                try db.run("""
+                try run("""
                     UPDATE contentResource
                     SET fields = json_set(CASE WHEN fields IS NULL OR trim(fields, char(32, 9, 10, 13)) = '' THEN '{}' ELSE fields END,
                                           '$.yDoc', ?2, '$.body', ?3)
                     WHERE id = ?1
                     """, [.text(id), .text(yDocBase64), .text(body)])
             } else {
-                try db.run(
+                try run(
                     "INSERT INTO contentResource(id, type, fields) VALUES (?1, 'document', json_object('yDoc', ?2, 'body', ?3))",
                     [.text(id), .text(yDocBase64), .text(body)])
             }
-            try db.execute("COMMIT")
+            try sqlite { () throws(SQLiteError) in try db.commit() }
         } catch {
-            try? db.execute("ROLLBACK")
+            db.rollback()
             throw error
         }
     }
@@ -163,7 +163,7 @@ public final class ContentStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         // json_patch('{}', ...) is a JSON merge patch: keys whose value is null are dropped.
-        try db.run("""
+        try run("""
             INSERT INTO contentResource(id, type, fields)
             VALUES (?1, ?2, json_patch('{}', json_object('slug', ?3, 'body', ?4, 'yDoc', ?5)))
             """, [.text(record.id), record.type.map { .text($0) } ?? .null,
@@ -174,7 +174,7 @@ public final class ContentStore: @unchecked Sendable {
     // MARK: reading
 
     private func readRecord(where condition: String, _ key: String) throws(ContentStoreError) -> ContentRecord? {
-        let rows = try db.query("SELECT id, type, fields FROM contentResource WHERE \(condition)", [.text(key)])
+        let rows = try query("SELECT id, type, fields FROM contentResource WHERE \(condition)", [.text(key)])
         guard let row = rows.first, case let .text(id) = row[0] else { return nil }
         let type: String? = if case let .text(t) = row[1] { t } else { nil }
         try checkObject(id: id, fields: row[2])
@@ -185,7 +185,7 @@ public final class ContentStore: @unchecked Sendable {
         var values: [String: String] = [:]
         var ignored: [String] = []
         for key in ["slug", "body", "yDoc"] {
-            let r = try db.query("SELECT json_type(?1, '$.' || ?2), json_extract(?1, '$.' || ?2)", [row[2], .text(key)])
+            let r = try query("SELECT json_type(?1, '$.' || ?2), json_extract(?1, '$.' || ?2)", [row[2], .text(key)])
             guard let jsonType = r.first?[0], case let .text(jt) = jsonType else { continue }  // missing
             switch jt {
             case "null": continue
@@ -198,19 +198,39 @@ public final class ContentStore: @unchecked Sendable {
     }
 
     /// Throws `.badFields` unless `fields` is NULL, blank or a JSON object.
-    private func checkObject(id: String, fields: ContentDB.Value) throws(ContentStoreError) {
+    private func checkObject(id: String, fields: SQLiteValue) throws(ContentStoreError) {
         switch fields {
         case .null: return
         case let .text(t) where t.allSatisfy(isJSONBlank): return
         case .text: break
         default: throw .badFields(id: id, reason: "is not text (SQLite \(fields.typeName))")
         }
-        let r = try db.query("SELECT json_valid(?1), CASE WHEN json_valid(?1) THEN json_type(?1) END", [fields])
+        let r = try query("SELECT json_valid(?1), CASE WHEN json_valid(?1) THEN json_type(?1) END", [fields])
         guard case .integer(1) = r[0][0] else { throw .badFields(id: id, reason: "is not valid JSON") }
         guard case .text("object") = r[0][1] else {
             let t: String = if case let .text(t) = r[0][1] { t } else { "?" }
             throw .badFields(id: id, reason: "is a JSON \(t), not an object")
         }
+    }
+
+    // MARK: SQLite
+
+    /// Runs a SQLite call; its error becomes `.sqlite` (operation, SQLite's message and code).
+    private func sqlite<R>(_ body: () throws(SQLiteError) -> R) throws(ContentStoreError) -> R {
+        do { return try body() } catch { throw .sqlite(error.description) }
+    }
+
+    private func execute(_ sql: String) throws(ContentStoreError) {
+        try sqlite { () throws(SQLiteError) in try db.execute(sql) }
+    }
+
+    private func run(_ sql: String, _ bindings: [SQLiteValue] = []) throws(ContentStoreError) {
+        _ = try query(sql, bindings)
+    }
+
+    /// Every row (the content store's queries return at most a few).
+    private func query(_ sql: String, _ bindings: [SQLiteValue] = []) throws(ContentStoreError) -> [[SQLiteValue]] {
+        try sqlite { () throws(SQLiteError) in try db.rows(sql, bindings) }
     }
 
     // MARK: load chain
@@ -225,8 +245,8 @@ public final class ContentStore: @unchecked Sendable {
         let name = record.slug.map { "\(record.id) (slug \($0))" } ?? record.id
         var problems = record.ignoredFields.filter { $0.hasPrefix("yDoc ") || $0.hasPrefix("body ") }
         if let encoded = record.yDocBase64, !encoded.allSatisfy(\.isWhitespace) {
-            do throws(ContentStoreError) {
-                let bytes = try decodeBase64(encoded)
+            do throws(Base64.Failure) {
+                let bytes = try Base64.decode(encoded)
                 do throws(DecodingError) {
                     _ = try UpdateDecoderV1.decode(bytes)
                     return LoadChainResult(content: .update(bytes), warning: nil)
@@ -234,190 +254,14 @@ public final class ContentStore: @unchecked Sendable {
                     problems.append("yDoc is not a valid update: \(error)")
                 }
             } catch {
-                let reason = if case let .badBase64(r) = error { r } else { "\(error)" }
-                problems.append("yDoc is not valid base64: \(reason)")
+                problems.append("yDoc is not valid base64: \(error.reason)")
             }
         }
         guard !problems.isEmpty else { return LoadChainResult(content: fallback, warning: nil) }
         return LoadChainResult(content: fallback,
                                warning: "content \(name): \(problems.joined(separator: "; ")); loaded \(fallbackName) instead")
     }
-
-    // MARK: base64
-
-    /// Standard base64 with padding (what `yDoc` holds).
-    public static func encodeBase64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i < bytes.count {
-            let b0 = UInt32(bytes[i])
-            let b1 = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0
-            let b2 = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
-            let n = b0 << 16 | b1 << 8 | b2
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(i + 1 < bytes.count ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(i + 2 < bytes.count ? alphabet[Int(n & 63)] : UInt8(ascii: "="))
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Decodes base64. Lenient where writers differ (URL-safe alphabet, missing padding, line
-    /// breaks and spaces), strict about anything else, with the offending position in the error.
-    public static func decodeBase64(_ text: String) throws(ContentStoreError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count / 4 * 3)
-        var acc: UInt32 = 0
-        var count = 0           // sextets in `acc`
-        var padding = 0
-        for (offset, c) in text.utf8.enumerated() {
-            let v: UInt32
-            switch c {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): v = UInt32(c - UInt8(ascii: "A"))
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): v = UInt32(c - UInt8(ascii: "a")) + 26
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt32(c - UInt8(ascii: "0")) + 52
-            case UInt8(ascii: "+"), UInt8(ascii: "-"): v = 62
-            case UInt8(ascii: "/"), UInt8(ascii: "_"): v = 63
-            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): continue
-            case UInt8(ascii: "="):
-                padding += 1
-                continue
-            default:
-                let shown = c < 0x80 ? "'\(Character(Unicode.Scalar(c)))'" : "byte 0x\(String(c, radix: 16))"
-                throw .badBase64("unexpected \(shown) at offset \(offset)")
-            }
-            if padding > 0 { throw .badBase64("data after padding at offset \(offset)") }
-            acc = acc << 6 | v
-            count += 1
-            if count == 4 {
-                out.append(UInt8(acc >> 16 & 0xFF))
-                out.append(UInt8(acc >> 8 & 0xFF))
-                out.append(UInt8(acc & 0xFF))
-                acc = 0
-                count = 0
-            }
-        }
-        switch count {
-        case 0: if padding > 0 { throw .badBase64("unexpected padding") }
-        case 1: throw .badBase64("truncated (a lone final character)")
-        case 2:
-            guard padding == 0 || padding == 2 else { throw .badBase64("wrong padding") }
-            out.append(UInt8(acc >> 4 & 0xFF))
-        default:
-            guard padding <= 1 else { throw .badBase64("wrong padding") }
-            out.append(UInt8(acc >> 10 & 0xFF))
-            out.append(UInt8(acc >> 2 & 0xFF))
-        }
-        return out
-    }
 }
 
 /// JSON whitespace (the set writeBack's SQL trims too).
 private func isJSONBlank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\r\n" }
-
-// MARK: - SQLite
-
-/// The few SQLite calls the content store needs (Journal's wrapper is internal to Journal).
-/// Not thread-safe: `ContentStore` serialises access.
-private final class ContentDB {
-    enum Value: Equatable {
-        case null, integer(Int64), real(Double), text(String), blob([UInt8])
-
-        var typeName: String {
-            switch self {
-            case .null: "NULL"
-            case .integer: "INTEGER"
-            case .real: "REAL"
-            case .text: "TEXT"
-            case .blob: "BLOB"
-            }
-        }
-    }
-
-    let handle: OpaquePointer
-
-    init(path: String, create: Bool) throws(ContentStoreError) {
-        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE
-        if create { flags |= SQLITE_OPEN_CREATE }
-        var db: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
-        guard rc == SQLITE_OK, let db else {
-            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
-            sqlite3_close_v2(db)
-            throw .open(path: path, reason: message)
-        }
-        handle = db
-    }
-
-    deinit { sqlite3_close_v2(handle) }
-
-    private func failure(_ operation: String) -> ContentStoreError {
-        .sqlite("\(operation): \(String(cString: sqlite3_errmsg(handle))) (SQLite error \(sqlite3_extended_errcode(handle)))")
-    }
-
-    func execute(_ sql: String) throws(ContentStoreError) {
-        if sqlite3_exec(handle, sql, nil, nil, nil) != SQLITE_OK { throw failure(sql) }
-    }
-
-    func run(_ sql: String, _ bindings: [Value] = []) throws(ContentStoreError) {
-        _ = try query(sql, bindings)
-    }
-
-    /// Runs `sql` and returns every row (the content store's queries return at most a few).
-    func query(_ sql: String, _ bindings: [Value] = []) throws(ContentStoreError) -> [[Value]] {
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else { throw failure("prepare \(sql)") }
-        defer { sqlite3_finalize(stmt) }
-        for (i, value) in bindings.enumerated() {
-            let index = Int32(i + 1)
-            let rc: Int32
-            switch value {
-            case .null: rc = sqlite3_bind_null(stmt, index)
-            case let .integer(n): rc = sqlite3_bind_int64(stmt, index, n)
-            case let .real(d): rc = sqlite3_bind_double(stmt, index, d)
-            case var .text(s) where !s.isEmpty:
-                // With its byte length (a string may contain NUL); copied by SQLite (TRANSIENT).
-                rc = s.withUTF8 { p in
-                    p.withMemoryRebound(to: CChar.self) { c in
-                        sqlite3_bind_text(stmt, index, c.baseAddress, Int32(c.count), ysync_sqlite_transient())
-                    }
-                }
-            case .text:
-                // Empty: a nil pointer would bind NULL.
-                rc = sqlite3_bind_text(stmt, index, "", 0, ysync_sqlite_transient())
-            case let .blob(b):
-                rc = b.isEmpty ? sqlite3_bind_zeroblob(stmt, index, 0) : b.withUnsafeBytes { p in
-                    sqlite3_bind_blob(stmt, index, p.baseAddress, Int32(p.count), ysync_sqlite_transient())
-                }
-            }
-            if rc != SQLITE_OK { throw failure("bind \(sql)") }
-        }
-        var rows: [[Value]] = []
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw failure(sql) }
-            var row: [Value] = []
-            for column in 0..<sqlite3_column_count(stmt) {
-                switch sqlite3_column_type(stmt, column) {
-                case SQLITE_INTEGER: row.append(.integer(sqlite3_column_int64(stmt, column)))
-                case SQLITE_FLOAT: row.append(.real(sqlite3_column_double(stmt, column)))
-                case SQLITE_TEXT:
-                    let n = Int(sqlite3_column_bytes(stmt, column))
-                    let p = sqlite3_column_text(stmt, column)
-                    row.append(.text(p.map { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) } ?? ""))
-                case SQLITE_BLOB:
-                    let n = Int(sqlite3_column_bytes(stmt, column))
-                    let p = sqlite3_column_blob(stmt, column)
-                    row.append(.blob(p.map { Array(UnsafeRawBufferPointer(start: $0, count: n)) } ?? []))
-                default: row.append(.null)
-                }
-            }
-            rows.append(row)
-        }
-        return rows
-    }
-}

@@ -231,6 +231,8 @@ public actor Room {
             counters.add("ysync_updates_refused_total", labels: ["reason": reason.rawValue], count)
             if reason == .readOnly { log(.debug, "room \(name): ignored \(count) update(s) from read-only \(id)") }
         case .ackSent: counters.add("ysync_acks_sent_total")
+        case let .denied(id, reason):
+            log(.debug, "room \(name): \(id) sent an auth denial (\(reason))")  // clients have no say over a room
         case let .failure(kind, message):
             counters.add("ysync_errors_total", labels: ["kind": kind.rawValue])
             log(.error, "room \(name): \(message)")
@@ -324,7 +326,7 @@ public actor Room {
     /// `persist()` or `close()`.
     private func saveContent() {
         guard let contentID, let content = config.contentStore, let since = autosave.begin() else { return }
-        let yDoc = Data(core.doc.encodeStateAsUpdate()).base64EncodedString()
+        let yDoc = Base64.encode(core.doc.encodeStateAsUpdate())
         let body = core.doc.getText(config.bodyText).string
         do {
             try content.writeBack(id: contentID, yDocBase64: yDoc, body: body)

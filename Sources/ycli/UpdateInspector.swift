@@ -1,5 +1,6 @@
 import CLISupport
 import CRDT
+import Sync
 
 /// Renders a decoded update as a human table or as detailed JSON.
 enum UpdateInspector {
@@ -170,7 +171,7 @@ enum UpdateInspector {
         case let .json(values):
             fields.append(("values", .array(values.map { .string($0) })))
         case let .binary(bytes):
-            fields.append(("base64", .string(base64(bytes))))
+            fields.append(("base64", .string(Base64.encode(bytes))))
             fields.append(("byteLength", .int(bytes.count)))
         case let .string(units):
             fields.append(("text", .string(String(decoding: units, as: UTF16.self))))
@@ -212,7 +213,7 @@ enum UpdateInspector {
         case let .float64(d): return d.isFinite ? .double(d) : .object([("$float", .string(String(d)))])
         case let .bigint(n): return .object([("$bigint", .string(String(n)))])
         case let .string(s): return .string(s)
-        case let .bytes(b): return .object([("$base64", .string(base64(b)))])
+        case let .bytes(b): return .object([("$base64", .string(Base64.encode(b)))])
         case let .array(a): return .array(a.map(anyJSON))
         case let .object(o): return .object(o.map { ($0.0, anyJSON($0.1)) })
         }
@@ -231,26 +232,5 @@ enum UpdateInspector {
             i += 1
         }
         return false
-    }
-
-    static func base64(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 2 < bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], table[Int(n & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
-        } else if rest == 2 {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], UInt8(ascii: "=")]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

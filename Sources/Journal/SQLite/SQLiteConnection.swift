@@ -2,15 +2,15 @@ import CSQLite
 
 /// One SQLite connection. Not thread-safe and not Sendable: its owner (a `Journal`) uses it
 /// from one place at a time, which is also why it opens with SQLITE_OPEN_NOMUTEX.
-final class SQLiteConnection {
+package final class SQLiteConnection {
     private(set) var handle: OpaquePointer?
-    let path: String
+    package let path: String
     /// Prepared statements by SQL text: the journal runs a handful of statements many times.
     private var cache: [String: SQLiteStatement] = [:]
 
-    enum Mode { case readWrite, readWriteCreate, readOnly }
+    package enum Mode { case readWrite, readWriteCreate, readOnly }
 
-    init(path: String, mode: Mode) throws(SQLiteError) {
+    package init(path: String, mode: Mode) throws(SQLiteError) {
         self.path = path
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
@@ -31,16 +31,16 @@ final class SQLiteConnection {
     deinit { close() }
 
     /// Finalizes every statement and closes; later calls fail with SQLITE_MISUSE.
-    func close() {
+    package func close() {
         for s in cache.values { s.finalize() }
         cache.removeAll()
         if let h = handle { sqlite3_close_v2(h) }
         handle = nil
     }
 
-    var isOpen: Bool { handle != nil }
+    package var isOpen: Bool { handle != nil }
 
-    func error(_ rc: Int32, _ operation: String) -> SQLiteError {
+    package func error(_ rc: Int32, _ operation: String) -> SQLiteError {
         SQLiteError(db: handle, code: rc, operation: operation)
     }
 
@@ -52,7 +52,7 @@ final class SQLiteConnection {
     }
 
     /// Runs one or more statements that return no rows we need.
-    func execute(_ sql: String) throws(SQLiteError) {
+    package func execute(_ sql: String) throws(SQLiteError) {
         let h = try requireHandle(sql)
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(h, sql, nil, nil, &err)
@@ -64,7 +64,7 @@ final class SQLiteConnection {
     }
 
     /// A new statement owned by the caller.
-    func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+    package func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
         let h = try requireHandle(sql)
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v3(h, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
@@ -73,7 +73,7 @@ final class SQLiteConnection {
     }
 
     /// A cached statement, reset and with its bindings cleared.
-    func cached(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+    package func cached(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
         if let s = cache[sql] {
             s.reset()
             return s
@@ -84,7 +84,7 @@ final class SQLiteConnection {
     }
 
     /// Runs `sql` with `bindings` and returns the first column of the first row, if any.
-    func scalar(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteValue? {
+    package func scalar(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteValue? {
         let s = try cached(sql)
         defer { s.reset() }
         try s.bind(bindings)
@@ -93,22 +93,33 @@ final class SQLiteConnection {
     }
 
     /// Runs a statement that returns no rows.
-    func run(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) {
+    package func run(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) {
         let s = try cached(sql)
         defer { s.reset() }
         try s.bind(bindings)
         while try s.step() {}
     }
 
-    var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
-    var changes: Int { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
+    /// Runs `sql` with `bindings` and returns every row (for queries that return a few; the
+    /// statement is prepared for this call only).
+    package func rows(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) -> [[SQLiteValue]] {
+        let s = try prepare(sql)
+        defer { s.finalize() }
+        try s.bind(bindings)
+        var rows: [[SQLiteValue]] = []
+        while try s.step() { rows.append((0..<s.columnCount).map { s.value($0) }) }
+        return rows
+    }
 
-    func setBusyTimeout(milliseconds: Int32) throws(SQLiteError) {
+    package var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
+    package var changes: Int { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
+
+    package func setBusyTimeout(milliseconds: Int32) throws(SQLiteError) {
         let h = try requireHandle("busy_timeout")
         let rc = sqlite3_busy_timeout(h, milliseconds)
         if rc != SQLITE_OK { throw error(rc, "busy_timeout") }
     }
 
     /// Whether a transaction is open (autocommit off).
-    var inTransaction: Bool { handle.map { sqlite3_get_autocommit($0) == 0 } ?? false }
+    package var inTransaction: Bool { handle.map { sqlite3_get_autocommit($0) == 0 } ?? false }
 }

@@ -1,14 +1,14 @@
 import CSQLite
 
 /// A prepared statement with typed binds (1-based, as in SQLite) and column reads (0-based).
-final class SQLiteStatement {
+package final class SQLiteStatement {
     private var stmt: OpaquePointer?
     /// The database handle, for error messages. `sqlite3_close_v2` keeps it valid (as a zombie)
     /// until the last statement is finalized, so a statement may outlive its connection object.
     private let db: OpaquePointer
-    let sql: String
+    package let sql: String
 
-    init(_ stmt: OpaquePointer, db: OpaquePointer, sql: String) {
+    package init(_ stmt: OpaquePointer, db: OpaquePointer, sql: String) {
         self.stmt = stmt
         self.db = db
         self.sql = sql
@@ -16,7 +16,7 @@ final class SQLiteStatement {
 
     deinit { finalize() }
 
-    func finalize() {
+    package func finalize() {
         if let s = stmt { sqlite3_finalize(s) }
         stmt = nil
     }
@@ -27,15 +27,15 @@ final class SQLiteStatement {
 
     // MARK: binding
 
-    func bind(_ index: Int32, _ value: Int64) throws(SQLiteError) {
+    package func bind(_ index: Int32, _ value: Int64) throws(SQLiteError) {
         try check(sqlite3_bind_int64(stmt, index, value), "bind")
     }
 
-    func bind(_ index: Int32, _ value: Double) throws(SQLiteError) {
+    package func bind(_ index: Int32, _ value: Double) throws(SQLiteError) {
         try check(sqlite3_bind_double(stmt, index, value), "bind")
     }
 
-    func bind(_ index: Int32, _ value: String?) throws(SQLiteError) {
+    package func bind(_ index: Int32, _ value: String?) throws(SQLiteError) {
         guard var value else { return try bindNull(index) }
         // With its byte length: a string may contain NUL. (A nil pointer would bind NULL.)
         if value.isEmpty { return try check(sqlite3_bind_text(stmt, index, "", 0, ysync_sqlite_transient()), "bind") }
@@ -47,7 +47,7 @@ final class SQLiteStatement {
         try check(rc, "bind")
     }
 
-    func bind(_ index: Int32, blob: [UInt8]?) throws(SQLiteError) {
+    package func bind(_ index: Int32, blob: [UInt8]?) throws(SQLiteError) {
         guard let blob else { return try bindNull(index) }
         // An empty array may have no base address, which SQLite would take as NULL.
         if blob.isEmpty { return try check(sqlite3_bind_zeroblob(stmt, index, 0), "bind") }
@@ -60,11 +60,11 @@ final class SQLiteStatement {
         try check(rc, "bind")
     }
 
-    func bindNull(_ index: Int32) throws(SQLiteError) {
+    package func bindNull(_ index: Int32) throws(SQLiteError) {
         try check(sqlite3_bind_null(stmt, index), "bind")
     }
 
-    func bind(_ index: Int32, _ value: SQLiteValue) throws(SQLiteError) {
+    package func bind(_ index: Int32, _ value: SQLiteValue) throws(SQLiteError) {
         switch value {
         case .null: try bindNull(index)
         case let .integer(i): try bind(index, i)
@@ -74,14 +74,14 @@ final class SQLiteStatement {
         }
     }
 
-    func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
+    package func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
         for (i, v) in values.enumerated() { try bind(Int32(i + 1), v) }
     }
 
     // MARK: stepping
 
     /// Advances; true when a row is available, false when done.
-    func step() throws(SQLiteError) -> Bool {
+    package func step() throws(SQLiteError) -> Bool {
         let rc = sqlite3_step(stmt)
         switch rc {
         case SQLITE_ROW: return true
@@ -94,25 +94,25 @@ final class SQLiteStatement {
     }
 
     /// Ready to run again; bindings are cleared so a stale value is never reused.
-    func reset() {
+    package func reset() {
         sqlite3_reset(stmt)
         sqlite3_clear_bindings(stmt)
     }
 
     // MARK: columns
 
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
-    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
-    func double(_ column: Int32) -> Double { sqlite3_column_double(stmt, column) }
+    package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
+    package func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
+    package func double(_ column: Int32) -> Double { sqlite3_column_double(stmt, column) }
 
-    func text(_ column: Int32) -> String? {
+    package func text(_ column: Int32) -> String? {
         guard let p = sqlite3_column_text(stmt, column) else { return nil }
         let n = Int(sqlite3_column_bytes(stmt, column))
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
     /// The blob (a text column is read as its bytes); nil only for NULL.
-    func blob(_ column: Int32) -> [UInt8]? {
+    package func blob(_ column: Int32) -> [UInt8]? {
         if isNull(column) { return nil }
         guard let p = sqlite3_column_blob(stmt, column) else { return [] }
         let n = Int(sqlite3_column_bytes(stmt, column))
@@ -120,9 +120,9 @@ final class SQLiteStatement {
     }
 
     /// Size in bytes of a blob or text column.
-    func byteCount(_ column: Int32) -> Int { Int(sqlite3_column_bytes(stmt, column)) }
+    package func byteCount(_ column: Int32) -> Int { Int(sqlite3_column_bytes(stmt, column)) }
 
-    func value(_ column: Int32) -> SQLiteValue {
+    package func value(_ column: Int32) -> SQLiteValue {
         switch sqlite3_column_type(stmt, column) {
         case SQLITE_INTEGER: return .integer(int64(column))
         case SQLITE_FLOAT: return .real(double(column))
@@ -132,5 +132,5 @@ final class SQLiteStatement {
         }
     }
 
-    var columnCount: Int32 { sqlite3_column_count(stmt) }
+    package var columnCount: Int32 { sqlite3_column_count(stmt) }
 }

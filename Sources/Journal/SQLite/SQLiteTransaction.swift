@@ -1,17 +1,17 @@
 /// Transactions: BEGIN IMMEDIATE takes the write lock up front, so a writer waits for another
 /// (busy timeout) at the start instead of failing at its first write.
 extension SQLiteConnection {
-    func begin() throws(SQLiteError) { try run("BEGIN IMMEDIATE") }
-    func commit() throws(SQLiteError) { try run("COMMIT") }
+    package func begin() throws(SQLiteError) { try run("BEGIN IMMEDIATE") }
+    package func commit() throws(SQLiteError) { try run("COMMIT") }
 
     /// Never throws: a failed rollback means SQLite already rolled back (or the connection is gone).
-    func rollback() {
+    package func rollback() {
         if inTransaction { try? run("ROLLBACK") }
     }
 
     /// Runs `body` between BEGIN IMMEDIATE and COMMIT; any error rolls back. SQLite errors of
     /// BEGIN/COMMIT reach the caller through `mapError`.
-    func transaction<R, E: Error>(mapError: (SQLiteError) -> E, _ body: () throws(E) -> R) throws(E) -> R {
+    package func transaction<R, E: Error>(mapError: (SQLiteError) -> E, _ body: () throws(E) -> R) throws(E) -> R {
         do { try begin() } catch { throw mapError(error) }
         let result: R
         do {

@@ -1,12 +1,23 @@
 /// A value bound to, or read from, a statement.
-enum SQLiteValue: Equatable, Sendable {
+package enum SQLiteValue: Equatable, Sendable {
     case null
     case integer(Int64)
     case real(Double)
     case text(String)
     case blob([UInt8])
 
-    var int64: Int64? {
+    /// SQLite's name for the storage class ("INTEGER", "TEXT", ...), for messages.
+    package var typeName: String {
+        switch self {
+        case .null: "NULL"
+        case .integer: "INTEGER"
+        case .real: "REAL"
+        case .text: "TEXT"
+        case .blob: "BLOB"
+        }
+    }
+
+    package var int64: Int64? {
         switch self {
         case let .integer(i): return i
         case let .real(d): return Int64(exactly: d)
@@ -15,7 +26,7 @@ enum SQLiteValue: Equatable, Sendable {
         }
     }
 
-    var double: Double? {
+    package var double: Double? {
         switch self {
         case let .integer(i): return Double(i)
         case let .real(d): return d
@@ -23,7 +34,7 @@ enum SQLiteValue: Equatable, Sendable {
         }
     }
 
-    var string: String? {
+    package var string: String? {
         switch self {
         case let .text(t): return t
         case let .integer(i): return String(i)
@@ -33,6 +44,6 @@ enum SQLiteValue: Equatable, Sendable {
 }
 
 extension SQLiteValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
-    init(integerLiteral value: Int64) { self = .integer(value) }
-    init(stringLiteral value: String) { self = .text(value) }
+    package init(integerLiteral value: Int64) { self = .integer(value) }
+    package init(stringLiteral value: String) { self = .text(value) }
 }
