@@ -1,3 +1,4 @@
+import CRDT
 import Foundation
 import Logging
 
@@ -23,7 +24,7 @@ public struct JSONLineLogHandler: LogHandler {
 
     /// Writes the event as one JSON object with sorted keys and a newline to stderr.
     public func log(event: LogEvent) {
-        var object: [String: Any] = [
+        var object: [String: String] = [
             "time": ISO8601DateFormatter().string(from: Date()),
             "level": event.level.rawValue,
             "label": label,
@@ -32,8 +33,8 @@ public struct JSONLineLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             object[key] = value.description
         }
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        data.append(0x0A)
+        let line = YAny.object(object.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }).jsonText + "\n"
+        let data = Data(line.utf8)
         FileHandle.standardError.write(data)
     }
 }

@@ -1,3 +1,4 @@
+import CRDT
 import Foundation
 
 /// One chunked client message of the y-partykit provider (spec §7.5): text frame
@@ -29,19 +30,33 @@ struct PartyBatch: Sendable {
         let count: Int
 
         init(parsing text: String) throws(Failure) {
-            let json = Data(text.utf8.dropFirst(PartyBatch.prefix.utf8.count))
-            guard let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else {
+            guard case let .object(fields)? = try? YAny.parseJSON(String(text.dropFirst(PartyBatch.prefix.count))) else {
                 throw .badControl("not a JSON object")
             }
-            guard let type = object["type"] as? String else { throw .badControl("no type") }
-            guard let id = object["id"].map({ "\($0)" }) else { throw .badControl("no id") }
-            let size = (object["size"] as? NSNumber)?.intValue ?? -1
-            let count = (object["count"] as? NSNumber)?.intValue ?? -1
+            func field(_ key: String) -> YAny? { fields.last { $0.0 == key }?.1 }
+            guard case let .string(type)? = field("type") else { throw .badControl("no type") }
+            let id: String
+            switch field("id") {
+            case let .string(s)?: id = s
+            case let value?: id = value.jsonText
+            case nil: throw .badControl("no id")
+            }
+            let size = Self.integer(field("size")) ?? -1
+            let count = Self.integer(field("count")) ?? -1
             if type == "start", size < 0 || count < 0 { throw .badControl("start without size and count") }
             self.id = id
             self.type = type
             self.size = size
             self.count = count
+        }
+
+        /// A JSON number that is a whole number (lib0's mapping keeps large ones as floats).
+        private static func integer(_ value: YAny?) -> Int? {
+            switch value {
+            case let .integer(n)?: return Int(exactly: n)
+            case let .float64(d)?: return Int(exactly: d)
+            default: return nil
+            }
         }
     }
 

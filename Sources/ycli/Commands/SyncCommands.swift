@@ -55,7 +55,7 @@ struct StoreSync: AsyncParsableCommand {
         if watch, url == nil { throw ValidationError("--watch needs a server URL") }
         if let presence {
             if !watch { throw ValidationError("--presence needs --watch") }
-            guard (try? JSONSerialization.jsonObject(with: Data(presence.utf8))) is [String: Any] else {
+            guard case .object? = try? JSON.parseJSON(presence) else {
                 throw ValidationError("--presence must be a JSON object")
             }
         }
