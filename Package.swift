@@ -20,8 +20,9 @@ var dependencies: [Package.Dependency] = [
 var targets: [Target] = [
     .target(name: "CRDT"),
     .target(name: "TestSupport", dependencies: ["CRDT", "Sync"], path: "Tests/TestSupport", exclude: ["pycrdt_peer.py"]),
-    // What ycli and ysync-bench both print and read: JSON output, console, file bytes, formatting.
-    .target(name: "CLISupport"),
+    // What ycli and ysync-bench both print and read: the indented JSON layout, console, file bytes, formatting.
+    .target(name: "CLISupport", dependencies: ["CRDT"]),
+    .testTarget(name: "CLISupportTests", dependencies: ["CLISupport", "CRDT"]),
     // zlib (gzip traces) and glibc's mallinfo2 (heap figures), as header-only system modules.
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
     .systemLibrary(name: "CMallocInfo", path: "Sources/CMallocInfo"),
@@ -37,7 +38,7 @@ var targets: [Target] = [
         dependencies: ["CRDT", "CLISupport", "Journal", "Sync", "Replica", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .testTarget(name: "TraceKitTests", dependencies: ["TraceKit", "CLISupport", "CRDT", "TestSupport"]),
-    .testTarget(name: "CRDTTests", dependencies: ["CRDT", "TestSupport"]),
+    .testTarget(name: "CRDTTests", dependencies: ["CRDT", "TestSupport", "TraceKit"]),
     // Runs the built ycli binary on temporary stores (build everything first: swift build --build-tests).
     .testTarget(name: "ycliTests", dependencies: ["CRDT", "TestSupport"]),
     .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
@@ -65,7 +66,7 @@ targets += [
 // Room hosting without any network code (rooms, content store, limits, metrics): tested in the
 // core-only build too.
 targets += [
-    .target(name: "RoomHost", dependencies: ["CRDT", "Journal", "Sync", "Replica", "CSQLite"]),
+    .target(name: "RoomHost", dependencies: ["CRDT", "Journal", "Sync", "Replica"]),
     .testTarget(name: "RoomHostTests", dependencies: ["RoomHost", "Replica", "Sync", "Journal", "CRDT", "TestSupport"]),
 ]
 
