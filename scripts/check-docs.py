@@ -38,7 +38,13 @@ def documented(lines: list[str], i: int) -> bool:
     if j < 0:
         return False
     above = lines[j].strip()
-    return above.startswith("///") or above.endswith("*/")
+    if above.startswith("///"):
+        return True
+    if above.endswith("*/"):  # a /** ... */ block (a plain /* ... */ one does not count)
+        while j >= 0 and "/*" not in lines[j]:
+            j -= 1
+        return j >= 0 and "/**" in lines[j]
+    return False
 
 
 def check(path: str) -> list[str]:

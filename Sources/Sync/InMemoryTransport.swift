@@ -43,7 +43,7 @@ public final class InMemoryNetwork: @unchecked Sendable {
         return (n.transport(.a), n.transport(.b), n)
     }
 
-    /// A transport for `end`. Both ends share the network's two streams: take one transport per end.
+    /// A transport for `end`. All transports of one end read the same stream (one consumer), so take one per end.
     public func transport(_ end: LinkEnd) -> InMemoryTransport { InMemoryTransport(network: self, end: end) }
 
     private func withLock<T>(_ body: () -> T) -> T {

@@ -57,7 +57,7 @@ public struct Lib0Writer: Sendable {
     @inline(__always)
     public mutating func writeVarUInt(_ value: UInt32) { writeVarUInt(UInt64(value)) }
 
-    /// Unsigned LEB128 of a non-negative `Int` (a negative one is written as its bit pattern).
+    /// Unsigned LEB128 of an `Int`, which must not be negative (the conversion traps).
     @inline(__always)
     public mutating func writeVarUInt(_ value: Int) { writeVarUInt(UInt64(value)) }
 
