@@ -24,11 +24,14 @@ enum ConnectFailure {
         if described.hasPrefix("DNS error") || described.contains("UnknownHost") {
             return "the host name does not resolve"
         }
-        if described.contains("upgrade failed") {
+        if isUpgradeRefusal(error) {
             return "the server refused the WebSocket upgrade (check the path, ws://HOST:PORT/parties/main/ROOM, and the token)"
         }
         return described
     }
+
+    /// The server answered the upgrade request with something else than 101 (see `UpgradeRefusal`).
+    static func isUpgradeRefusal(_ error: any Error) -> Bool { "\(error)".contains("upgrade failed") }
 
     /// The errno of the first `IOError` inside `error` (NIO nests it in per-address failures).
     private static func firstErrno(in value: Any, depth: Int) -> Int32? {

@@ -17,7 +17,15 @@ struct HTTPRoutes {
             let rooms = await server.host.loadedRooms.count
             return json(.object([("rooms", .integer(Int64(rooms))), ("status", .string("ok"))]))
         }
-        router.get("/metrics") { _, _ in
+        router.get("/metrics") { request, _ in
+            if let expected = server.config.metricsToken {
+                let given = RoomAuthenticator.token(query: request.uri.queryParameters.get("token").map { String($0) },
+                                                    authorization: request.headers[.authorization])
+                guard let given, Self.sameSecret(given, expected) else {
+                    server.host.counters.add("ysync_http_requests_total", labels: ["route": "metrics", "status": "401"])
+                    return errorResponse(.unauthorized, "/metrics needs the metrics token (Authorization: Bearer TOKEN)")
+                }
+            }
             var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: await server.host.metrics())))
             response.headers[.contentType] = ServerMetrics.contentType
             return response
@@ -116,6 +124,14 @@ struct HTTPRoutes {
             throw HTTPError(.badRequest, message: "missing room name")
         }
         return name
+    }
+
+    /// Compares without stopping at the first difference (no timing hint about the secret).
+    static func sameSecret(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = x.count ^ y.count
+        for i in 0..<min(x.count, y.count) { diff |= Int(x[i] ^ y[i]) }
+        return diff == 0
     }
 
     /// `{"users": [...], "connections": N, "clients": [{"clientId", "state"}]}`: `users` holds

@@ -55,6 +55,9 @@ public final class ReplicaServer: Sendable {
         if auth.isOpen {
             logger.warning("no JWT secret configured: the server is OPEN (anyone can read and write every room); set --jwt-secret or YSYNC_JWT_SECRET")
         }
+        if !auth.isOpen, config.metricsToken == nil {
+            logger.info("/metrics answers without a token (set --metrics-token or YSYNC_METRICS_TOKEN to require one)")
+        }
         await host.startEviction()
         let app = makeApplication(onListening: onListening)
         try await app.runService(gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [])

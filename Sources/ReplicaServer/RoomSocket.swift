@@ -89,7 +89,15 @@ struct RoomSocket {
                 }
             }
         } catch {
-            logger.debug("room \(room.name): \(member) read ended: \(error)")
+            // A message of several frames over the limit ends the stream with this error (a single
+            // frame over it is refused by NIO's decoder, which closes with 1009 on its own).
+            let described = "\(error)"
+            if described.contains("messageTooLarge") || described.contains("invalidFrameLength") {
+                await room.closedBySocket(member, .messageTooBig,
+                                          reason: "a message over the \(maxMessage)-byte limit (--max-frame-bytes)")
+            } else {
+                logger.debug("room \(room.name): \(member) read ended: \(error)")
+            }
         }
     }
 }

@@ -13,6 +13,9 @@ public struct ServerConfig: Sendable {
     public var contentDatabase: String?
     /// HS256 secret; nil = open server (said at start-up).
     public var jwtSecret: String?
+    /// The bearer token `GET /metrics` asks for (room tokens do not open it); nil: `/metrics` is
+    /// open, for scrapers on a private network (said at start-up when rooms need tokens).
+    public var metricsToken: String?
     /// Origins allowed by CORS; ["*"] allows any (the seed's default).
     public var corsOrigins = ["*"]
     /// The PartyKit party name in `/parties/<party>/<room>`.

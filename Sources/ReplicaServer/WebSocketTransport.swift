@@ -92,7 +92,12 @@ public final class WebSocketTransport: Transport, @unchecked Sendable {
                 opened.fulfil(.failure(WebSocketTransportError.connectFailed(url: url, reason: "closed during the upgrade")))
                 frameSink.finish()
             } catch {
-                opened.fulfil(.failure(WebSocketTransportError.connectFailed(url: url, reason: ConnectFailure.reason(error))))
+                var reason = ConnectFailure.reason(error)
+                // The client only learns "declined": ask the server for its status and reason.
+                if ConnectFailure.isUpgradeRefusal(error), let why = await UpgradeRefusal.explain(url: url, token: token) {
+                    reason = "the server refused the WebSocket upgrade: \(why)"
+                }
+                opened.fulfil(.failure(WebSocketTransportError.connectFailed(url: url, reason: reason)))
                 frameSink.finish(throwing: error)
             }
             textSink.finish()

@@ -120,6 +120,12 @@ public actor Room {
         log(.debug, "room \(name): \(id) left")
     }
 
+    /// The socket layer closed this connection itself (1009: a message over the frame limit,
+    /// which it refuses before the room sees it): counted and logged like the room's own closes.
+    public func closedBySocket(_ id: PeerID, _ code: CloseCode, reason: String) {
+        disconnect(id, code, reason)
+    }
+
     /// Handles one message from a connection. Anything wrong closes that connection only.
     public func receive(_ message: InboundMessage, from id: PeerID) {
         guard connections[id] != nil else { return }

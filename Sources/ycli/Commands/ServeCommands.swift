@@ -46,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
     var contentDB: String?
     @Option(name: .customLong("jwt-secret"), help: "HS256 secret for room tokens ($YSYNC_JWT_SECRET). Without one the server is open.")
     var jwtSecret: String?
+    @Option(name: .customLong("metrics-token"), help: "Bearer token GET /metrics requires ($YSYNC_METRICS_TOKEN). Without one /metrics is open.")
+    var metricsToken: String?
     @Option(name: .customLong("cors-origin"), help: "Allowed CORS origin, repeatable ($YSYNC_CORS_ORIGINS, comma-separated; default *).")
     var corsOrigins: [String] = []
     @Option(name: .customLong("max-frame-bytes"), help: "Largest WebSocket message ($YSYNC_MAX_FRAME_BYTES; default 16 MiB).")
@@ -70,6 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.dataDirectory = try setting(data, "YSYNC_DATA", { $0 }, default: config.dataDirectory)
         config.contentDatabase = optionalSetting(contentDB, "YSYNC_CONTENT_DB")
         config.jwtSecret = optionalSetting(jwtSecret, "YSYNC_JWT_SECRET")
+        config.metricsToken = optionalSetting(metricsToken, "YSYNC_METRICS_TOKEN")
         let origins = try setting(corsOrigins.isEmpty ? nil : corsOrigins, "YSYNC_CORS_ORIGINS",
                                   { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }, default: ["*"])
         config.corsOrigins = origins
