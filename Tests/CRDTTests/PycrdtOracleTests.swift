@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import CRDT
 import TestSupport
+import TraceKit
 
 // Differential tests against pycrdt 0.14 (yrs 0.28) running in a child Python process
 // (Tests/TestSupport/pycrdt_peer.py). They need `<repo>/.venv` from scripts/setup.sh (or
@@ -438,19 +439,21 @@ struct PycrdtOracleTests {
 
     @Test("sequential editing trace: same text and byte-identical updates as pycrdt", arguments: traceNames)
     func sequentialTrace(name: String) throws {
-        let trace = try EditingTrace.loadSequential(name)
+        // A missing trace file is this test's failure (RepoData.MissingFile names it), not a crash.
+        let path = try RepoData.trace("sequential/\(name).json.gz")
+        let trace = try Trace.load(path: path)
         #expect(trace.startContent.isEmpty)
         let clientID: UInt64 = 4_242
         let peer = try PycrdtPeer(clientID: clientID)
         defer { peer.close() }
-        let theirs = try peer.replayTrace(path: trace.path, clientID: clientID)
+        let theirs = try peer.replayTrace(path: path, clientID: clientID)
         #expect(theirs.endContentMatches, "pycrdt's replay of \(name) did not reach endContent (bridge bug?)")
-        #expect(theirs.patches == trace.patchCount)
+        #expect(theirs.patches == trace.patches.count)
 
         let doc = YDoc(clientID: clientID)
         let text = doc.getText("text")
         var hashes: [UInt64] = []
-        hashes.reserveCapacity(trace.patchCount)
+        hashes.reserveCapacity(trace.patches.count)
         var lastUpdate: [UInt8] = []
         doc.observeUpdate { e in
             hashes.append(fnv1a64(e.update))
@@ -459,26 +462,24 @@ struct PycrdtOracleTests {
         // Positions are code points. While the text holds only BMP characters they equal UTF-16
         // offsets; after the first astral character convert with utf16Offset(ofCharacterOffset:).
         var allBMP = true
-        var firstMismatch: (index: Int, patch: EditingTrace.Patch, ours: [UInt8])? = nil
+        var firstMismatch: (index: Int, patch: TracePatch, ours: [UInt8])? = nil
         var n = 0
-        for txn in trace.txns {
-            for p in txn {
-                let start = allBMP ? p.position : text.utf16Offset(ofCharacterOffset: p.position)
-                let end = allBMP ? p.position + p.deleteCount : text.utf16Offset(ofCharacterOffset: p.position + p.deleteCount)
-                try doc.transact {
-                    if end > start { try text.delete(at: start, count: end - start) }
-                    if !p.insert.isEmpty { try text.insert(at: start, p.insert) }
-                }
-                if p.insert.utf16.count != p.insert.unicodeScalars.count { allBMP = false }
-                if firstMismatch == nil, hashes.count == n + 1, n < theirs.updateHashes.count, hashes[n] != theirs.updateHashes[n] {
-                    firstMismatch = (n, p, lastUpdate)
-                }
-                if hashes.count != n + 1 && firstMismatch == nil {
-                    Issue.record("patch \(n) (\(p)): ours emitted \(hashes.count - n) updates so far, expected exactly 1 per patch")
-                    return
-                }
-                n += 1
+        for p in trace.patches {
+            let start = allBMP ? p.position : text.utf16Offset(ofCharacterOffset: p.position)
+            let end = allBMP ? p.position + p.deleteCount : text.utf16Offset(ofCharacterOffset: p.position + p.deleteCount)
+            try doc.transact {
+                if end > start { try text.delete(at: start, count: end - start) }
+                if !p.insert.isEmpty { try text.insert(at: start, p.insert) }
             }
+            if p.insert.utf16.count != p.insert.unicodeScalars.count { allBMP = false }
+            if firstMismatch == nil, hashes.count == n + 1, n < theirs.updateHashes.count, hashes[n] != theirs.updateHashes[n] {
+                firstMismatch = (n, p, lastUpdate)
+            }
+            if hashes.count != n + 1 && firstMismatch == nil {
+                Issue.record("patch \(n) (\(p)): ours emitted \(hashes.count - n) updates so far, expected exactly 1 per patch")
+                return
+            }
+            n += 1
         }
         #expect(text.string == trace.endContent, "ours did not reach endContent of \(name)")
         #expect(hashes.count == theirs.updateHashes.count, "per-transaction update count: ours \(hashes.count), pycrdt \(theirs.updateHashes.count)")

@@ -8,7 +8,7 @@ import Testing
     func compactionPreservesContentExactly(retain: Bool) throws {
         var rng = SeededRandom(seed: 42)
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions(retainHistory: retain))
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions(retainHistory: retain))
         for _ in 0..<300 { try jd.edit { try randomEdit($0, &rng) } }
         let before = DocSummary(jd.doc)
         let state = jd.doc.encodeStateAsUpdate()
@@ -21,7 +21,7 @@ import Testing
         #expect(stats.rows == (retain ? Int(last) : 0))
         jd.close()
 
-        let j = try Journal.open(path: dir.file())
+        let j = try Journal.open(path: dir.file("store.ysync"))
         let doc = YDoc()
         let report = try j.load(into: doc)
         #expect(report.snapshotSeq == last && report.rowsApplied == 0 && report.quarantined.isEmpty)
@@ -32,12 +32,12 @@ import Testing
     @Test func documentLessCompaction() throws {
         var rng = SeededRandom(seed: 43)
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions(retainHistory: false))
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions(retainHistory: false))
         for _ in 0..<120 { try jd.edit { try randomEdit($0, &rng) } }
         let before = DocSummary(jd.doc)
         let last = jd.journal.lastSeq
         jd.close()
-        let j = try Journal.open(path: dir.file(), options: manualOptions(retainHistory: false))
+        let j = try Journal.open(path: dir.file("store.ysync"), options: manualOptions(retainHistory: false))
         #expect(try j.compact() == last)
         #expect(try j.compact() == nil)
         let doc = YDoc()
@@ -56,7 +56,7 @@ import Testing
         options.durability = .normal
         options.compactAfterRows = rng.int(3...20)
         options.retainHistory = rng.chance(0.5)
-        var jd = try JournaledDocument.open(path: dir.file(), create: true, options: options)
+        var jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: options)
         var compactions = 0
         for step in 0..<400 {
             try jd.edit { try randomEdit($0, &rng) }
@@ -68,7 +68,7 @@ import Testing
             if rng.chance(0.02) {
                 let summary = DocSummary(jd.doc)
                 jd.close()
-                jd = try JournaledDocument.open(path: dir.file(), options: options)
+                jd = try JournaledDocument.open(path: dir.file("store.ysync"), options: options)
                 #expect(DocSummary(jd.doc) == summary, "seed \(seed) step \(step)")
                 #expect(jd.loadReport.isComplete, "seed \(seed) step \(step)")
             }
@@ -77,7 +77,7 @@ import Testing
         let summary = DocSummary(jd.doc)
         #expect(try jd.journal.check().isHealthy, "seed \(seed)")
         jd.close()
-        let again = try JournaledDocument.open(path: dir.file(), options: options)
+        let again = try JournaledDocument.open(path: dir.file("store.ysync"), options: options)
         #expect(DocSummary(again.doc) == summary, "seed \(seed)")
         if !options.retainHistory { #expect(try again.journal.stats().snapshots <= 1) }
     }
@@ -87,7 +87,7 @@ import Testing
         var options = manualOptions()
         options.compactAfterRows = 5
         var clock = 1000.0
-        let j = try Journal.open(path: dir.file(), create: true, options: options)
+        let j = try Journal.open(path: dir.file("store.ysync"), create: true, options: options)
         j.now = { clock }
         #expect(!j.needsCompaction)
         for i in 0..<4 { try j.append(sampleUpdate("\(i)")) }

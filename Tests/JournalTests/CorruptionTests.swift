@@ -9,7 +9,7 @@ import Testing
 @Suite struct CorruptionTests {
     /// A closed store with `count` edits (one token each), compacted at `compactAt`.
     func makeStore(_ dir: TempDir, count: Int = 60, compactAt: [Int] = [], retain: Bool = true) throws -> [String] {
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions(retainHistory: retain))
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions(retainHistory: retain))
         var tokens: [String] = []
         for i in 1...count {
             let token = "[\(i)]"
@@ -36,14 +36,14 @@ import Testing
     @Test func flippedPayloadByte() throws {
         let dir = TempDir()
         let tokens = try makeStore(dir)
-        try tamper(dir.file()) { db throws in
+        try tamper(dir.file("store.ysync")) { db throws in
             let payload = try #require(try db.scalar("SELECT payload FROM journal WHERE seq = 30"))
             guard case var .blob(b) = payload else { throw CancellationError() }
             b[b.count / 2] ^= 0x40
             try db.run("UPDATE journal SET payload = ?1 WHERE seq = 30", [.blob(b)])
         }
-        let filesBefore = snapshotFiles(dir.file())
-        let (text, report, j) = try loadText(dir.file())
+        let filesBefore = snapshotFiles(dir.file("store.ysync"))
+        let (text, report, j) = try loadText(dir.file("store.ysync"))
         #expect(report.quarantined.count == 1)
         let bad = try #require(report.quarantined.first)
         #expect(bad.kind == "row" && bad.seq == 30)
@@ -54,7 +54,7 @@ import Testing
         #expect(report.rowsApplied == 59)
         let check = try j.check()
         #expect(check.problems == report.quarantined)
-        #expect(snapshotFiles(dir.file()) == filesBefore, "load and check wrote to the store")
+        #expect(snapshotFiles(dir.file("store.ysync")) == filesBefore, "load and check wrote to the store")
         try repairedAndHealthy(j, moved: 1)
     }
 
@@ -76,14 +76,14 @@ import Testing
     @Test func flippedCRC() throws {
         let dir = TempDir()
         _ = try makeStore(dir)
-        try tamper(dir.file()) { try $0.run("UPDATE journal SET crc32 = (crc32 | 1) - (crc32 & 1) WHERE seq = 12") }
-        let (text, report, j) = try loadText(dir.file())
+        try tamper(dir.file("store.ysync")) { try $0.run("UPDATE journal SET crc32 = (crc32 | 1) - (crc32 & 1) WHERE seq = 12") }
+        let (text, report, j) = try loadText(dir.file("store.ysync"))
         #expect(report.quarantined.map(\.seq) == [12])
         #expect(report.quarantined[0].reason.contains("CRC-32 mismatch"))
         #expect(text.contains("[11]") && !text.contains("[12]"))
         try repairedAndHealthy(j, moved: 1)
         // The quarantined row keeps its original columns.
-        try tamper(dir.file()) { db throws in
+        try tamper(dir.file("store.ysync")) { db throws in
             #expect(try db.scalar("SELECT count(*) FROM quarantine WHERE seq = 12 AND kind = 'row' AND raw_row IS NOT NULL AND reason LIKE '%CRC%'") == .integer(1))
         }
     }
@@ -93,11 +93,11 @@ import Testing
         _ = try makeStore(dir, count: 10)
         // A row whose bytes and checksum agree but which is no update.
         let junk: [UInt8] = [0xFF, 0xFF, 0xFF]
-        try tamper(dir.file()) { db in
+        try tamper(dir.file("store.ysync")) { db in
             try db.run("UPDATE journal SET payload = ?1, raw_len = 3, flags = 0, crc32 = ?2 WHERE seq = 4",
                        [.blob(junk), .integer(Int64(CRC32.checksum(junk)))])
         }
-        let (_, report, j) = try loadText(dir.file())
+        let (_, report, j) = try loadText(dir.file("store.ysync"))
         #expect(report.quarantined.map(\.kind) == ["row"])
         #expect(report.quarantined[0].reason.contains("does not decode"))
         try repairedAndHealthy(j, moved: 1)
@@ -106,10 +106,10 @@ import Testing
     @Test func damagedNewestSnapshotFallsBackToOlder() throws {
         let dir = TempDir()
         let tokens = try makeStore(dir, count: 60, compactAt: [20, 40])
-        try tamper(dir.file()) { db in
+        try tamper(dir.file("store.ysync")) { db in
             try db.run("UPDATE snapshots SET payload = substr(payload, 1, length(payload) - 3) WHERE upto_seq = 40")
         }
-        let (text, report, j) = try loadText(dir.file())
+        let (text, report, j) = try loadText(dir.file("store.ysync"))
         #expect(report.snapshotSeq == 20)
         #expect(report.quarantined.map(\.kind) == ["snapshot"])
         #expect(report.quarantined[0].seq == 40)
@@ -120,8 +120,8 @@ import Testing
     @Test func damagedSnapshotWithoutHistoryReportsTheLostRows() throws {
         let dir = TempDir()
         let tokens = try makeStore(dir, count: 30, compactAt: [20], retain: false)
-        try tamper(dir.file()) { try $0.run("UPDATE snapshots SET crc32 = (crc32 + 1) % 4294967296") }
-        let (text, report, j) = try loadText(dir.file())
+        try tamper(dir.file("store.ysync")) { try $0.run("UPDATE snapshots SET crc32 = (crc32 + 1) % 4294967296") }
+        let (text, report, j) = try loadText(dir.file("store.ysync"))
         #expect(report.snapshotSeq == nil)
         #expect(Set(report.quarantined.map(\.kind)) == ["snapshot", "missing"])
         let missing = try #require(report.quarantined.first { $0.kind == "missing" })
@@ -135,11 +135,11 @@ import Testing
     @Test func rowsDeletedInTheMiddleAndAtTheEnd() throws {
         let dir = TempDir()
         let tokens = try makeStore(dir, count: 40)
-        try tamper(dir.file()) { db in
+        try tamper(dir.file("store.ysync")) { db in
             try db.run("DELETE FROM journal WHERE seq BETWEEN 15 AND 17")
             try db.run("DELETE FROM journal WHERE seq >= 39")
         }
-        let (text, report, j) = try loadText(dir.file())
+        let (text, report, j) = try loadText(dir.file("store.ysync"))
         #expect(report.quarantined.map(\.kind) == ["missing", "missing"])
         #expect(report.quarantined[0].reason.contains("row 18 follows row 17"))
         #expect(report.quarantined[1].reason.contains("the last one present is 38"))
@@ -153,8 +153,8 @@ import Testing
     @Test func unknownFlagsAreNotGuessedAt() throws {
         let dir = TempDir()
         _ = try makeStore(dir, count: 5)
-        try tamper(dir.file()) { try $0.run("UPDATE journal SET flags = flags | 8 WHERE seq = 5") }
-        let (_, report, _) = try loadText(dir.file())
+        try tamper(dir.file("store.ysync")) { try $0.run("UPDATE journal SET flags = flags | 8 WHERE seq = 5") }
+        let (_, report, _) = try loadText(dir.file("store.ysync"))
         #expect(report.quarantined.map(\.seq) == [5])
         #expect(report.quarantined[0].reason.contains("unknown flags"))
     }
@@ -164,20 +164,20 @@ import Testing
     func truncatedFile(fraction: Double) throws {
         let dir = TempDir()
         // Bigger rows, so that the table spans many pages.
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions())
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions())
         var rng = SeededRandom(seed: 1)
         for i in 1...400 {
             let token = "[\(i)]" + String((0..<200).map { _ in rng.pick(Array("abcdefghijklmnopqrstuvwxyz")) })
             try jd.edit { try $0.getText("t").insert(at: $0.getText("t").length, token) }
         }
         jd.close()
-        let size = try #require(FileInfo.size(dir.file()))
-        #expect(FileInfo.size(dir.file() + "-wal") == nil, "closing checkpoints the WAL")
-        let fd = open(dir.file(), O_WRONLY)
+        let size = try #require(FileInfo.size(dir.file("store.ysync")))
+        #expect(FileInfo.size(dir.file("store.ysync") + "-wal") == nil, "closing checkpoints the WAL")
+        let fd = open(dir.file("store.ysync"), O_WRONLY)
         #expect(ftruncate(fd, off_t(Double(size) * fraction) / 4096 * 4096) == 0)
         close(fd)
 
-        let j = try Journal.open(path: dir.file())
+        let j = try Journal.open(path: dir.file("store.ysync"))
         let doc = YDoc()
         let report = try j.load(into: doc)
         #expect(!report.quarantined.isEmpty)
@@ -207,7 +207,7 @@ import Testing
         let seq = try j.append(sampleUpdate())
         #expect(seq > 400, "seqs are not handed out twice")
         j.close()
-        let reopened = try Journal.open(path: dir.file())
+        let reopened = try Journal.open(path: dir.file("store.ysync"))
         #expect(try reopened.check().isHealthy)
     }
 }
@@ -220,22 +220,22 @@ import Testing
     func flippedFileBytes(seed: UInt64) throws {
         var rng = SeededRandom(seed: seed)
         let dir = TempDir("flip\(seed)")
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions())
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions())
         for i in 1...300 {
             try jd.edit { try $0.getText("t").insert(at: 0, "<\(i)>" + String(repeating: "y", count: i % 50)) }
             if i == 150 { try jd.journal.compact(document: jd.doc) }
         }
         jd.close()
-        var bytes = fileBytes(dir.file())
+        var bytes = fileBytes(dir.file("store.ysync"))
         for _ in 0..<rng.int(1...8) {
             let at = rng.int(4096..<bytes.count)
             bytes[at] ^= UInt8(rng.int(1...255))
         }
-        #expect(FileManager.default.createFile(atPath: dir.file(), contents: Data(bytes)))
+        #expect(FileManager.default.createFile(atPath: dir.file("store.ysync"), contents: Data(bytes)))
 
         let j: Journal
         do {
-            j = try Journal.open(path: dir.file())
+            j = try Journal.open(path: dir.file("store.ysync"))
         } catch {
             // Only damage to the schema itself can make a store unopenable, with a clear error.
             guard case .notAStore = error else {
@@ -253,18 +253,18 @@ import Testing
         let after = try j.check()
         #expect(after.isHealthy, "seed \(seed): \(after.problems)")
         j.close()
-        let again = try JournaledDocument.open(path: dir.file())
+        let again = try JournaledDocument.open(path: dir.file("store.ysync"))
         #expect(again.loadReport.quarantined.isEmpty, "seed \(seed)")
         try again.edit { try $0.getText("t").insert(at: 0, "after repair") }
     }
 
     @Test func badRowsGiveTheDocumentAFreshClientID() throws {
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, clientID: 4242)
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, clientID: 4242)
         for i in 0..<10 { try jd.edit { try $0.getText("t").insert(at: 0, "\(i)") } }
         jd.close()
-        try tamper(dir.file()) { try $0.run("UPDATE journal SET crc32 = (crc32 + 1) % 4294967296 WHERE seq = 10") }
-        let reopened = try JournaledDocument.open(path: dir.file())
+        try tamper(dir.file("store.ysync")) { try $0.run("UPDATE journal SET crc32 = (crc32 + 1) % 4294967296 WHERE seq = 10") }
+        let reopened = try JournaledDocument.open(path: dir.file("store.ysync"))
         #expect(reopened.loadReport.quarantined.count == 1)
         #expect(reopened.clientID != 4242, "clock 9 of client 4242 is lost: that id must not write again")
         #expect(try reopened.journal.meta("client_id") == String(reopened.clientID))
@@ -273,18 +273,18 @@ import Testing
         let id = reopened.clientID
         reopened.close()
         // Once repaired and rotated, the id is kept again.
-        let third = try JournaledDocument.open(path: dir.file())
+        let third = try JournaledDocument.open(path: dir.file("store.ysync"))
         #expect(third.clientID == id)
     }
 
     @Test func damagedFilesRefuseWritesClearly() throws {
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true)
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true)
         for i in 0..<300 { try jd.edit { try $0.getText("t").insert(at: 0, String(repeating: "\(i)", count: 60)) } }
         jd.close()
-        let size = try #require(FileInfo.size(dir.file()))
-        #expect(truncate(dir.file(), off_t(size / 2 / 4096 * 4096)) == 0)
-        #expect { try JournaledDocument.open(path: dir.file()) } throws: { e in
+        let size = try #require(FileInfo.size(dir.file("store.ysync")))
+        #expect(truncate(dir.file("store.ysync"), off_t(size / 2 / 4096 * 4096)) == 0)
+        #expect { try JournaledDocument.open(path: dir.file("store.ysync")) } throws: { e in
             guard case let .damaged(_, reason) = e as? JournalError else { return false }
             return reason.contains("run repair")
         }

@@ -9,87 +9,33 @@ import Testing
 /// it printed must be in the store, with its content, and the store must open, load and check
 /// clean. Outcomes are deterministic; only where the kill lands varies.
 @Suite(.serialized) struct CrashTests {
-    /// The worker binary: next to the test bundle (SwiftPM puts every product of a build in
-    /// one directory), or `YSYNC_CRASH_WORKER`.
-    static func workerPath() throws -> String {
-        if let p = TestEnvironment.environment("YSYNC_CRASH_WORKER") { return p }
-        var candidates: [String] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append((exe as NSString).deletingLastPathComponent)
-        }
-        candidates.append(Bundle.main.bundlePath)
-        candidates.append((Bundle.main.bundlePath as NSString).deletingLastPathComponent)
-        for dir in candidates {
-            let p = dir + "/JournalCrashWorker"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        throw WorkerMissing(searched: candidates)
-    }
-
-    struct WorkerMissing: Error, CustomStringConvertible {
-        var searched: [String]
-        var description: String {
-            "JournalCrashWorker not found in \(searched) (build it with `swift build --build-tests`, or set YSYNC_CRASH_WORKER)"
-        }
-    }
-
-    /// Reads the worker's stdout line by line.
-    final class LineReader {
-        let handle: FileHandle
-        var buffer: [UInt8] = []
-        init(_ handle: FileHandle) { self.handle = handle }
-
-        /// The next complete line, or nil at end of file.
-        func next() -> String? {
-            while true {
-                if let nl = buffer.firstIndex(of: 10) {
-                    let line = String(decoding: buffer[..<nl], as: UTF8.self)
-                    buffer.removeSubrange(...nl)
-                    return line
-                }
-                let chunk = handle.availableData
-                if chunk.isEmpty { return nil }
-                buffer.append(contentsOf: chunk)
-            }
-        }
-    }
-
-    /// Runs `rounds` worker lives on one store; returns how many seqs were acknowledged.
-    func crashRounds(seed: UInt64, rounds: Int, workerArgs: [String], retainHistory: Bool) throws -> Int {
-        let worker = try Self.workerPath()
+    /// Runs `rounds` worker lives on one store; returns how many seqs were acknowledged. The
+    /// worker is a `ChildProcess`: its output is read off the cooperative pool, every wait is async.
+    func crashRounds(seed: UInt64, rounds: Int, workerArgs: [String], retainHistory: Bool) async throws -> Int {
         var rng = SeededRandom(seed: seed)
         let dir = TempDir("crash\(seed)")
-        let store = dir.file()
+        let store = dir.file("store.ysync")
         var acknowledged: [(seq: Int64, token: String)] = []
         var compactions = 0
         for round in 0..<rounds {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: worker)
-            p.arguments = [store, "--seed", String(seed * 1000 + UInt64(round))] + workerArgs
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            // Bounded time: a worker that stalls is killed, which ends its output.
-            let pid = p.processIdentifier
-            let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-            DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
-            defer { watchdog.cancel() }
-            let reader = LineReader(out.fileHandleForReading)
+            let worker = try JournalCrashWorker.start([store, "--seed", String(seed * 1000 + UInt64(round))] + workerArgs,
+                                                      input: .none, label: "JournalCrashWorker round \(round)")
+            defer { worker.stop() }
             // Kill after a random number of acknowledgements, then a random short delay: the
-            // kill lands in the middle of an append (or a compaction) most of the time.
+            // kill lands in the middle of an append (or a compaction) most of the time. (A
+            // worker that stalls fails nextLine after its bound.)
             let killAfter = rng.int(1...60)
             var seen = 0
-            while seen < killAfter, let line = reader.next() {
-                if record(line, into: &acknowledged, compactions: &compactions) { seen += 1 }
+            while seen < killAfter {
+                if record(try await worker.nextLine(), into: &acknowledged, compactions: &compactions) { seen += 1 }
             }
-            usleep(UInt32(rng.int(0...3000)))
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            // Where the kill lands, not something a check waits for.
+            try await Task.sleep(for: .microseconds(rng.int(0...3000)))
+            kill(worker.pid, SIGKILL)
+            let result = try await worker.waitForExit()
             // Lines already written before the kill are acknowledged too.
-            while let line = reader.next() { _ = record(line, into: &acknowledged, compactions: &compactions) }
-            #expect(p.terminationReason == .uncaughtSignal || p.terminationStatus == 0, "round \(round): the worker failed")
-            #expect(seen >= killAfter, "seed \(seed) round \(round): the worker stalled")
+            for line in worker.takeLines() { _ = record(line, into: &acknowledged, compactions: &compactions) }
+            #expect(result.signalled || result.status == 0, "round \(round): the worker failed: \(result)")
             try verify(store: store, acknowledged: acknowledged, retainHistory: retainHistory, context: "seed \(seed) round \(round)")
         }
         if workerArgs.contains("--compact-every") { #expect(compactions > 0) }
@@ -130,17 +76,17 @@ import Testing
         #expect(check.isHealthy, "\(context): \(check.problems)")
     }
 
-    @Test func killedWhileAppending() throws {
-        let acks = try crashRounds(seed: 1, rounds: 20, workerArgs: [], retainHistory: true)
+    @Test func killedWhileAppending() async throws {
+        let acks = try await crashRounds(seed: 1, rounds: 20, workerArgs: [], retainHistory: true)
         #expect(acks >= 20)
     }
 
-    @Test func killedWhileAppendingInBatches() throws {
-        _ = try crashRounds(seed: 2, rounds: 20, workerArgs: ["--batch", "7"], retainHistory: true)
+    @Test func killedWhileAppendingInBatches() async throws {
+        _ = try await crashRounds(seed: 2, rounds: 20, workerArgs: ["--batch", "7"], retainHistory: true)
     }
 
-    @Test func killedWhileCompacting() throws {
-        _ = try crashRounds(seed: 3, rounds: 20, workerArgs: ["--compact-every", "3", "--no-history"], retainHistory: false)
-        _ = try crashRounds(seed: 4, rounds: 20, workerArgs: ["--compact-every", "5"], retainHistory: true)
+    @Test func killedWhileCompacting() async throws {
+        _ = try await crashRounds(seed: 3, rounds: 20, workerArgs: ["--compact-every", "3", "--no-history"], retainHistory: false)
+        _ = try await crashRounds(seed: 4, rounds: 20, workerArgs: ["--compact-every", "5"], retainHistory: true)
     }
 }

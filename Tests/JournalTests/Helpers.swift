@@ -3,24 +3,6 @@ import Foundation
 @testable import Journal
 import TestSupport
 
-/// A fresh directory under the system temp dir, removed when the value goes away.
-final class TempDir {
-    let path: String
-
-    init(_ name: String = #function) {
-        let base = FileManager.default.temporaryDirectory.path
-        let safe = name.filter { $0.isLetter || $0.isNumber }
-        var template = Array("\(base)/ysync-journal-\(safe)-XXXXXX".utf8CString)
-        let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(p != nil, "mkdtemp failed")
-        path = String(cString: p!)
-    }
-
-    func file(_ name: String = "store.ysync") -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// Options that never compact on their own.
 func manualOptions(retainHistory: Bool = true, durability: Durability = .normal) -> JournalOptions {
     var o = JournalOptions()

@@ -9,7 +9,7 @@ import Testing
     @Test func documentAtEverySeq() throws {
         var rng = SeededRandom(seed: 7)
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions())
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions())
         var seen: [Int64: DocSummary] = [0: DocSummary(YDoc())]
         for i in 1...120 {
             let seq = try #require(try jd.edit { doc in
@@ -31,7 +31,7 @@ import Testing
 
     @Test func seqAtTime() throws {
         let dir = TempDir()
-        let j = try Journal.open(path: dir.file(), create: true, options: manualOptions())
+        let j = try Journal.open(path: dir.file("store.ysync"), create: true, options: manualOptions())
         var clock = 100.0
         j.now = { clock }
         #expect(try j.seq(atTime: 1e12) == nil)
@@ -48,7 +48,7 @@ import Testing
 
     @Test func versions() throws {
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions())
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions())
         try jd.journal.addVersion("empty")
         try jd.edit { try $0.getText("t").insert(at: 0, "draft") }
         try jd.journal.addVersion("draft")
@@ -68,7 +68,7 @@ import Testing
 
     @Test func historyAfterPruningIsRefusedClearly() throws {
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions(retainHistory: false))
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions(retainHistory: false))
         for i in 0..<10 { try jd.edit { try $0.getText("t").insert(at: 0, "\(i)") } }
         try jd.journal.compact(document: jd.doc)
         for i in 10..<15 { try jd.edit { try $0.getText("t").insert(at: 0, "\(i)") } }

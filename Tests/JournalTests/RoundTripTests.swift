@@ -15,7 +15,7 @@ import Testing
         var expected: DocSummary?
         var clientID: ClientID = 0
         for session in 0..<4 {
-            let jd = try JournaledDocument.open(path: dir.file(), create: session == 0, clientID: session == 0 ? 1234 : nil, options: options)
+            let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: session == 0, clientID: session == 0 ? 1234 : nil, options: options)
             #expect(jd.loadReport.isComplete, "seed \(seed)")
             if let expected { #expect(DocSummary(jd.doc) == expected, "seed \(seed) session \(session)") }
             if session == 0 { clientID = jd.clientID }
@@ -32,7 +32,7 @@ import Testing
             expected = DocSummary(jd.doc)
             jd.close()
         }
-        let j = try Journal.open(path: dir.file())
+        let j = try Journal.open(path: dir.file("store.ysync"))
         let doc = YDoc()
         let report = try j.load(into: doc)
         #expect(report.quarantined.isEmpty && report.snapshotSeq == nil)
@@ -42,7 +42,7 @@ import Testing
 
     @Test func editReturnsNilWhenNothingChanged() throws {
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, clientID: 77)
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, clientID: 77)
         #expect(try jd.edit { _ in } == nil)
         #expect(try jd.edit { try $0.getText("t").insert(at: 0, "a") } == 1)
         #expect(try jd.apply(jd.doc.encodeStateAsUpdate()) == nil)  // nothing new
@@ -55,12 +55,12 @@ import Testing
         }
         // The change made before the error is journaled all the same.
         jd.close()
-        let again = try JournaledDocument.open(path: dir.file())
+        let again = try JournaledDocument.open(path: dir.file("store.ysync"))
         #expect(again.doc.getText("t").string == "ab")
         #expect(again.clientID == 77)
         again.close()  // one writer at a time
         #expect(throws: JournalError.clientIDMismatch(stored: 77, requested: 78)) {
-            try JournaledDocument.open(path: dir.file(), clientID: 78)
+            try JournaledDocument.open(path: dir.file("store.ysync"), clientID: 78)
         }
     }
 
@@ -68,7 +68,7 @@ import Testing
     /// document picks a new id, as Yjs does, and the store remembers it.
     @Test func clientIDCollisionIsRemembered() throws {
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true, clientID: 99)
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, clientID: 99)
         try jd.edit { try $0.getText("t").insert(at: 0, "mine") }
         let impostor = YDoc(clientID: 99)
         // Inside a local transaction, so that the impostor keeps id 99 (a remote one would not).
@@ -81,20 +81,20 @@ import Testing
         #expect(jd.clientID != 99)
         let newID = jd.clientID
         jd.close()
-        let again = try JournaledDocument.open(path: dir.file())
+        let again = try JournaledDocument.open(path: dir.file("store.ysync"))
         #expect(again.clientID == newID)
         #expect(again.doc.getText("t").string == "mine!")
     }
 
     @Test func directEditsAreFlushed() throws {
         let dir = TempDir()
-        let jd = try JournaledDocument.open(path: dir.file(), create: true)
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true)
         try jd.doc.getText("t").insert(at: 0, "direct")
         #expect(try jd.flush() == [1])
         try jd.doc.getText("t").insert(at: 0, ">")
         #expect(try jd.edit { try $0.getText("t").insert(at: 0, "!") } == 3)
         jd.close()
-        #expect(try JournaledDocument.open(path: dir.file()).doc.getText("t").string == "!>direct")
+        #expect(try JournaledDocument.open(path: dir.file("store.ysync")).doc.getText("t").string == "!>direct")
     }
 
     @Test func pendingUpdatesAreKept() throws {
@@ -104,17 +104,17 @@ import Testing
         other.observeUpdate { updates.append($0.update) }
         try other.getText("t").insert(at: 0, "abc")
         try other.getText("t").insert(at: 3, "def")
-        let jd = try JournaledDocument.open(path: dir.file(), create: true)
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true)
         // The second update first: it waits for the first.
         #expect(try jd.apply(updates[1]) != nil)
         #expect(jd.doc.hasPending)
         jd.close()
-        let jd2 = try JournaledDocument.open(path: dir.file())
+        let jd2 = try JournaledDocument.open(path: dir.file("store.ysync"))
         #expect(jd2.loadReport.hasPending)
         try jd2.apply(updates[0])
         #expect(jd2.doc.getText("t").string == "abcdef")
         jd2.close()
-        let jd3 = try JournaledDocument.open(path: dir.file())
+        let jd3 = try JournaledDocument.open(path: dir.file("store.ysync"))
         #expect(jd3.doc.getText("t").string == "abcdef" && !jd3.doc.hasPending)
         #expect(throws: JournalError.self) { try jd3.apply([9, 9, 9]) }
     }

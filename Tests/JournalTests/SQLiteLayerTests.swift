@@ -1,6 +1,7 @@
 import CSQLite
 @testable import Journal
 import Testing
+import TestSupport
 
 @Suite struct SQLiteLayerTests {
     @Test func bindAndReadEveryType() throws {

@@ -2,6 +2,7 @@ import CRDT
 import Foundation
 @testable import Journal
 import Testing
+import TestSupport
 
 /// The single-writer rule: a writing open holds `STORE.lock` until close; a second writer (in
 /// this process or another) fails at once with `.locked` naming the holder.
@@ -27,15 +28,15 @@ import Testing
 
     @Test func secondOpenInTheSameProcessFails() throws {
         let dir = TempDir()
-        let first = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions())
-        let holder = lockHolder { _ = try Journal.open(path: dir.file()) }
+        let first = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions())
+        let holder = lockHolder { _ = try Journal.open(path: dir.file("store.ysync")) }
         #expect(holder?.pid == getpid())
         #expect(holder.map { "\($0)".contains("another open in this process") } == true)
-        #expect(lockHolder { _ = try JournaledDocument.open(path: dir.file()) }?.pid == getpid())
+        #expect(lockHolder { _ = try JournaledDocument.open(path: dir.file("store.ysync")) }?.pid == getpid())
         // The failed opens left the holder working.
         try first.edit { try $0.getText("t").insert(at: 0, "one") }
         first.close()
-        let second = try JournaledDocument.open(path: dir.file())
+        let second = try JournaledDocument.open(path: dir.file("store.ysync"))
         #expect(second.doc.getText("t").string == "one")
         second.close()
     }
@@ -43,28 +44,28 @@ import Testing
     @Test func deinitReleases() throws {
         let dir = TempDir()
         do {
-            let j = try Journal.open(path: dir.file(), create: true)
+            let j = try Journal.open(path: dir.file("store.ysync"), create: true)
             try j.setMeta("k", "v")
         }
-        let again = try Journal.open(path: dir.file())
+        let again = try Journal.open(path: dir.file("store.ysync"))
         #expect(try again.meta("k") == "v")
     }
 
     @Test func readersWorkWhileAWriterHoldsTheStore() throws {
         let dir = TempDir()
-        let writer = try JournaledDocument.open(path: dir.file(), create: true, options: manualOptions())
+        let writer = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions())
         try writer.edit { try $0.getText("t").insert(at: 0, "hello") }
-        let reader = try JournaledDocument.open(path: dir.file(), access: .read)
+        let reader = try JournaledDocument.open(path: dir.file("store.ysync"), access: .read)
         #expect(reader.doc.getText("t").string == "hello")
         #expect(reader.clientID == writer.clientID)
-        #expect(throws: JournalError.readOnly(path: dir.file())) {
+        #expect(throws: JournalError.readOnly(path: dir.file("store.ysync"))) {
             try reader.edit { try $0.getText("t").insert(at: 0, "x") }
         }
-        #expect(throws: JournalError.readOnly(path: dir.file())) { try reader.journal.setMeta("k", "v") }
+        #expect(throws: JournalError.readOnly(path: dir.file("store.ysync"))) { try reader.journal.setMeta("k", "v") }
         #expect(try reader.journal.check().isHealthy)
         // The writer goes on; a new reader sees it.
         try writer.edit { try $0.getText("t").insert(at: 5, " world") }
-        let later = try Journal.open(path: dir.file(), access: .read)
+        let later = try Journal.open(path: dir.file("store.ysync"), access: .read)
         let doc = YDoc()
         _ = try later.load(into: doc)
         #expect(doc.getText("t").string == "hello world")
@@ -76,53 +77,36 @@ import Testing
         writer.close()
     }
 
-    /// A worker that made `edits` edits and now holds the store.
-    func startHolder(_ store: String, edits: Int) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try CrashTests.workerPath())
-        p.arguments = [store, "--max", String(edits), "--hold"]
-        let out = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardInput = input
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let reader = CrashTests.LineReader(out.fileHandleForReading)
-        while let line = reader.next(), line != "holding" {}
-        return (p, input)
+    /// A worker that made `edits` edits and now holds the store (until its input closes).
+    func startHolder(_ store: String, edits: Int) async throws -> ChildProcess {
+        let holder = try JournalCrashWorker.start([store, "--max", String(edits), "--hold"], label: "holder")
+        while try await holder.nextLine() != "holding" {}
+        return holder
     }
 
-    @Test func anotherProcessHoldsTheStoreUntilItIsKilled() throws {
+    @Test func anotherProcessHoldsTheStoreUntilItIsKilled() async throws {
         let dir = TempDir()
-        let store = dir.file()
-        let (holder, input) = try startHolder(store, edits: 3)
-        defer { try? input.fileHandleForWriting.close() }
+        let store = dir.file("store.ysync")
+        let holder = try await startHolder(store, edits: 3)
+        defer { holder.stop() }
         #expect(holder.isRunning)
         let named = lockHolder { _ = try JournaledDocument.open(path: store) }
-        #expect(named?.pid == holder.processIdentifier)
+        #expect(named?.pid == holder.pid)
         #expect(named?.command.contains("JournalCrashWorker") == true)
         #expect(named?.command.contains("--hold") == true)
 
         // A second writer process fails at once, naming the holder, and writes nothing.
-        let second = Process()
-        second.executableURL = URL(fileURLWithPath: try CrashTests.workerPath())
-        second.arguments = [store, "--max", "3"]
-        let err = Pipe()
-        second.standardError = err
-        second.standardOutput = FileHandle.nullDevice
-        try second.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        second.waitUntilExit()
-        #expect(second.terminationStatus == 2)
-        #expect(message.contains("is in use by process \(holder.processIdentifier) (JournalCrashWorker"), "\(message)")
+        let second = try await JournalCrashWorker.run([store, "--max", "3"])
+        #expect(second.status == 2)
+        #expect(second.err.contains("is in use by process \(holder.pid) (JournalCrashWorker"), "\(second.err)")
 
         // A reader still works while the holder lives.
         let reading = try Journal.open(path: store, access: .read)
         #expect(reading.lastSeq == 3)
         reading.close()
 
-        kill(holder.processIdentifier, SIGKILL)
-        holder.waitUntilExit()
-        #expect(holder.terminationReason == .uncaughtSignal)
+        kill(holder.pid, SIGKILL)
+        #expect(try await holder.waitForExit().signalled)
         // The lock file is still there; the kernel dropped the lock with the process.
         #expect(FileManager.default.fileExists(atPath: store + ".lock"))
         let after = try JournaledDocument.open(path: store)
@@ -132,14 +116,14 @@ import Testing
         after.close()
     }
 
-    @Test func aHolderThatClosesReleases() throws {
+    @Test func aHolderThatClosesReleases() async throws {
         let dir = TempDir()
-        let store = dir.file()
-        let (holder, input) = try startHolder(store, edits: 2)
-        #expect(lockHolder { _ = try Journal.open(path: store) }?.pid == holder.processIdentifier)
-        try input.fileHandleForWriting.close()
-        holder.waitUntilExit()
-        #expect(holder.terminationStatus == 0)
+        let store = dir.file("store.ysync")
+        let holder = try await startHolder(store, edits: 2)
+        defer { holder.stop() }
+        #expect(lockHolder { _ = try Journal.open(path: store) }?.pid == holder.pid)
+        holder.closeInput()
+        #expect(try await holder.waitForExit().status == 0)
         let j = try Journal.open(path: store)
         #expect(j.lastSeq == 2)
         j.close()

@@ -3,6 +3,7 @@ import Foundation
 import Replica
 import ReplicaServer
 import Testing
+import TestSupport
 
 /// Real clients and servers that are not ours: pycrdt-websocket 0.16.5 (yrs) from PyPI.
 @Suite("pycrdt-websocket interop", .serialized)
@@ -11,8 +12,8 @@ struct PycrdtWebsocketInteropTests {
     func pythonClientsAgainstOurServer() async throws {
         let server = try await TestServer.start()
         let base = "ws://127.0.0.1:\(server.port)/parties/main"
-        let pyA = try LineProcess.pythonPeer("pyws_client.py", [base, "mixed", "--client-id", "1001"], label: "pyws_client A")
-        let pyB = try LineProcess.pythonPeer("pyws_client.py", [base, "mixed", "--client-id", "1002"], label: "pyws_client B")
+        let pyA = try ChildProcess.pythonPeer("pyws_client.py", [base, "mixed", "--client-id", "1001"], label: "pyws_client A")
+        let pyB = try ChildProcess.pythonPeer("pyws_client.py", [base, "mixed", "--client-id", "1002"], label: "pyws_client B")
         defer {
             pyA.stop()
             pyB.stop()
@@ -38,9 +39,9 @@ struct PycrdtWebsocketInteropTests {
             return users.contains { $0["name"] as? String == "py-A" }
         }
         // Two Replicas (journaled clients) and the pycrdt clients see each other's presence.
-        let dir = try makeTempDir("ysync-pyws-presence")
-        let r1 = try Replica(path: dir + "/one.ystore", create: true, clientID: 3001)
-        let r2 = try Replica(path: dir + "/two.ystore", create: true, clientID: 3002)
+        let dir = TempDir("ysync-pyws-presence")
+        let r1 = try Replica(path: dir.file("one.ystore"), create: true, clientID: 3001)
+        let r2 = try Replica(path: dir.file("two.ystore"), create: true, clientID: 3002)
         try await r1.setPresence(#"{"user":{"name":"swift-1"}}"#)
         try await r2.setPresence(#"{"user":{"name":"swift-2"}}"#)
         let url = server.url("mixed")
@@ -77,15 +78,15 @@ struct PycrdtWebsocketInteropTests {
 
     @Test("our WebSocket client and ycli sync against pycrdt-websocket's own server")
     func ourClientAgainstPythonServer() async throws {
-        let py = try LineProcess.pythonPeer("pyws_server.py", ["--host", "127.0.0.1", "--port", "0"], label: "pyws_server")
+        let py = try ChildProcess.pythonPeer("pyws_server.py", ["--host", "127.0.0.1", "--port", "0"], label: "pyws_server")
         defer { py.stop() }
         let ready = try await py.nextJSON()
         let port = try #require(ready["port"] as? Int, "\(ready)")
         let url = "ws://127.0.0.1:\(port)/parties/main/foreign"
 
         // A Replica (journaled store) with our transport.
-        let dir = try makeTempDir("ysync-foreign")
-        let replica = try Replica(path: dir + "/r.ystore", create: true, clientID: 31)
+        let dir = TempDir("ysync-foreign")
+        let replica = try Replica(path: dir.file("r.ystore"), create: true, clientID: 31)
         try await replica.edit { doc in try doc.getText("t").insert(at: 0, "swift replica. ") }
         await replica.connect(dial: { try await WebSocketTransport.connect(url: url) })
         try await eventually("python server has our edit") {

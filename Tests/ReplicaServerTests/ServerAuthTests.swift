@@ -3,6 +3,7 @@ import ReplicaServer
 import Replica
 import RoomHost
 import Testing
+import TestSupport
 
 /// HS256 room tokens: refused without, with a bad signature, expired, for another room; a
 /// read-only token receives but cannot write.
@@ -66,7 +67,10 @@ struct ServerAuthTests {
         try await writer.insert("written")
         try await eventually("reader receives") { await reader.text() == "written" }
         try await reader.insert(" by reader")
-        try await Task.sleep(for: .milliseconds(200))
+        // The server has refused it once the reader is told so; a relay to the writer, had there
+        // been one, would be queued ahead of the answer to the writer's SyncStep1.
+        try await eventually("the reader is told its update was refused") { await reader.authFrames > 0 }
+        try await roundTrip(writer)
         #expect(await writer.text() == "written")
         let w = try await token(rooms: ["ro"])
         #expect(try await server.http("GET", "/parties/main/ro/text?name=t", headers: ["Authorization": "Bearer \(w)"]).text == "written")
@@ -78,14 +82,33 @@ struct ServerAuthTests {
     @Test("ycli sync with a read-only token and local changes fails at once, saying why")
     func readOnlySyncIsExplained() async throws {
         let server = try await TestServer.start { $0.jwtSecret = Self.secret }
-        let path = try makeTempDir("ycli-readonly") + "/s.ystore"
-        try await YcliBinary.ok(["init", path])
-        try await YcliBinary.ok(["insert", path, "0", "offline text"])
+        let pathDir = TempDir("ycli-readonly")
+        let path = pathDir.file("s.ystore")
+        try await Ycli.ok(["init", path])
+        try await Ycli.ok(["insert", path, "0", "offline text"])
         let reader = try await token(rooms: ["ro-cli"], scope: .read)
-        let r = try await YcliBinary.run(["sync", path, server.url("ro-cli"), "--token", reader, "--timeout", "20"], timeout: 30)
+        let r = try await Ycli.run(["sync", path, server.url("ro-cli"), "--token", reader, "--timeout", "20"], timeout: 30)
         #expect(r.status != 0)
         #expect(r.err.contains("the server refused our changes") && r.err.contains("read-only"), "\(r.err)")
-        #expect(try await YcliBinary.ok(["cat", path]).out.contains("offline text"))
+        #expect(try await Ycli.ok(["cat", path]).out.contains("offline text"))
+        await server.stop()
+    }
+
+    @Test("a refused upgrade reaches the client with the server's status and reason")
+    func refusedUpgradeIsExplained() async throws {
+        let server = try await TestServer.start { $0.jwtSecret = Self.secret }
+        let dir = TempDir("ycli-refused")
+        let path = dir.file("s.ystore")
+        try await Ycli.ok(["init", path])
+        // No token, then a token for another room: each fails at once, naming the HTTP answer.
+        let none = try await Ycli.run(["sync", path, server.url("locked"), "--timeout", "20"], timeout: 30)
+        #expect(none.status != 0)
+        #expect(none.err.contains("refused the WebSocket upgrade: 401"), "\(none.err)")
+        let other = try await token(rooms: ["elsewhere"], scope: .write)
+        let wrong = try await Ycli.run(["sync", path, server.url("locked"), "--token", other, "--timeout", "20"], timeout: 30)
+        #expect(wrong.status != 0)
+        #expect(wrong.err.contains("refused the WebSocket upgrade: 403"), "\(wrong.err)")
+        #expect(!wrong.err.contains("upgrade failed"), "\(wrong.err)")
         await server.stop()
     }
 }

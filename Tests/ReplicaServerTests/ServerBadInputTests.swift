@@ -5,6 +5,7 @@ import Replica
 import RoomHost
 import Sync
 import Testing
+import TestSupport
 
 /// Garbage, truncated, oversized and flooding clients are closed with the right code; the
 /// document, the other connections and the other rooms carry on.

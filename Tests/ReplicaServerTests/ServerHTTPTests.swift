@@ -3,6 +3,7 @@ import Foundation
 import ReplicaServer
 import Sync
 import Testing
+import TestSupport
 
 /// The seed's HTTP API and ours, over real HTTP on 127.0.0.1.
 @Suite("Server HTTP API")
@@ -109,6 +110,20 @@ struct ServerHTTPTests {
         #expect(metrics.text.contains("ysync_rooms 1"))
         #expect(metrics.text.contains("ysync_updates_applied_total 1"))
         #expect(metrics.text.contains(#"ysync_http_requests_total{route="update",status="200"} 2"#))
+        await server.stop()
+    }
+
+    @Test("with --metrics-token, /metrics needs that token (and a room token does not open it)")
+    func metricsToken() async throws {
+        let server = try await TestServer.start { $0.metricsToken = "scrape-me" }
+        let open = try await server.http("GET", "/metrics")
+        #expect(open.status == 401)
+        #expect(open.text.contains("metrics token"), "\(open.text)")
+        #expect(try await server.http("GET", "/metrics", headers: ["Authorization": "Bearer scrape-mf"]).status == 401)
+        let scraped = try await server.http("GET", "/metrics", headers: ["Authorization": "Bearer scrape-me"])
+        #expect(scraped.status == 200)
+        #expect(scraped.text.contains(#"ysync_http_requests_total{route="metrics",status="401"} 2"#))
+        #expect(try await server.http("GET", "/healthz").status == 200)
         await server.stop()
     }
 }

@@ -1,6 +1,7 @@
 import CRDT
 import Foundation
 import Testing
+import TestSupport
 
 /// A bounded load test: 200 concurrent clients over 8 rooms, each sending its updates while
 /// the others do; zero lost updates, every client converges. (Timings are for the benchmark.)
@@ -19,7 +20,7 @@ struct ServerLoadTests {
             peers.append(row)
         }
         for row in peers {
-            try await eventually("all synced", within: 30) { await allSynced(row) }
+            try await eventually("all synced", timeout: 30) { await allSynced(row) }
         }
         // Everyone sends at once (concurrently across clients, in order per client).
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -34,7 +35,7 @@ struct ServerLoadTests {
         }
         for (r, row) in peers.enumerated() {
             let expected = Set((0..<perRoom).flatMap { c in (0..<updatesEach).map { "<\(r).\(c).\($0)>" } })
-            try await eventually("room \(r) converged", within: 60) {
+            try await eventually("room \(r) converged", timeout: 60) {
                 let first = await row[0].text()
                 for p in row where await p.text() != first { return false }
                 return Set(Self.tokens(first)) == expected

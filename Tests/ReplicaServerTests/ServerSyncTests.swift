@@ -5,6 +5,7 @@ import Replica
 import ReplicaServer
 import Sync
 import Testing
+import TestSupport
 
 /// Sync through the real server over real sockets on 127.0.0.1.
 @Suite("Server sync")
@@ -38,7 +39,9 @@ struct ServerSyncTests {
         try await eventually("synced") { await allSynced([a, b]) }
         try await a.insert("only left")
         try await eventually("server has it") { try await server.http("GET", "/parties/main/left/text?name=t").text == "only left" }
-        try await Task.sleep(for: .milliseconds(100))
+        // The server relays while it applies (before the HTTP read shows it): anything it sent b
+        // for it would be queued ahead of the answer to b's SyncStep1.
+        try await roundTrip(b)
         #expect(await b.text() == "")
         #expect(try await server.http("GET", "/parties/main/right/text?name=t").text == "")
         await server.stop()
@@ -46,8 +49,8 @@ struct ServerSyncTests {
 
     @Test("a late joiner gets everything in its SyncStep2; a restarted server still has it all")
     func lateJoinerAndRestart() async throws {
-        let data = try makeTempDir("ysync-restart")
-        var server = try await TestServer.start(dataDirectory: data)
+        let data = TempDir("ysync-restart")
+        var server = try await TestServer.start(dataDirectory: data.path)
         let a = try await WSPeer.connect(server.url("doc"))
         try await eventually("synced") { await allSynced([a]) }
         for i in 0..<20 { try await a.insert("line \(i)\n") }
@@ -59,7 +62,7 @@ struct ServerSyncTests {
         await late.close()
         await server.stop()
 
-        server = try await TestServer.start(dataDirectory: data)
+        server = try await TestServer.start(dataDirectory: data.path)
         let again = try await WSPeer.connect(server.url("doc"))
         try await eventually("after restart") { await again.text() == expected }
         await server.stop()
@@ -68,9 +71,9 @@ struct ServerSyncTests {
     @Test("Replica clients (journaled stores) sync through the server and confirm their changes")
     func replicasThroughServer() async throws {
         let server = try await TestServer.start()
-        let dir = try makeTempDir("ysync-replicas")
-        let r1 = try Replica(path: dir + "/one.ystore", create: true, clientID: 11)
-        let r2 = try Replica(path: dir + "/two.ystore", create: true, clientID: 22)
+        let dir = TempDir("ysync-replicas")
+        let r1 = try Replica(path: dir.file("one.ystore"), create: true, clientID: 11)
+        let r2 = try Replica(path: dir.file("two.ystore"), create: true, clientID: 22)
         try await r1.edit { doc in try doc.getText("t").insert(at: 0, "offline edit one. ") }
         try await r2.edit { doc in try doc.getText("t").insert(at: 0, "offline edit two. ") }
         #expect(await r1.unsyncedChanges > 0)
@@ -96,9 +99,9 @@ struct ServerSyncTests {
     @Test("presence: a Replica publishes its awareness state through the server, the other sees it and sees it go")
     func presenceThroughServer() async throws {
         let server = try await TestServer.start()
-        let dir = try makeTempDir("ysync-presence")
-        let r1 = try Replica(path: dir + "/one.ystore", create: true, clientID: 11)
-        let r2 = try Replica(path: dir + "/two.ystore", create: true, clientID: 22)
+        let dir = TempDir("ysync-presence")
+        let r1 = try Replica(path: dir.file("one.ystore"), create: true, clientID: 11)
+        let r2 = try Replica(path: dir.file("two.ystore"), create: true, clientID: 22)
         let url = server.url("presence")
         try await r1.setPresence(#"{"user":{"name":"ada"}}"#)
         let s1 = await r1.connect(dial: { try await WebSocketTransport.connect(url: url) })
@@ -120,14 +123,17 @@ struct ServerSyncTests {
         let acked = try await WSPeer.connect(server.url("acks", query: "ack=1"))
         let plain = try await WSPeer.connect(server.url("acks"))
         try await eventually("synced") { await allSynced([acked, plain]) }
-        // The greeting only: an empty step 2 is not acknowledged (that would ping-pong).
-        try await Task.sleep(for: .milliseconds(100))
+        // The greeting only: an empty step 2 is not acknowledged (that would ping-pong). An
+        // acknowledgement of it would arrive before the answer to a later SyncStep1.
+        try await roundTrip(acked)
         #expect(await acked.step1Frames == 1)
         try await acked.insert("a")
         try await eventually("update acknowledged") { await acked.step1Frames == 2 }
         try await plain.insert("b")
         try await eventually("relayed") { await acked.text().count == 2 }
-        try await Task.sleep(for: .milliseconds(100))
+        // Barriers on both connections: any acknowledgement would be queued ahead of these answers.
+        try await roundTrip(plain)
+        try await roundTrip(acked)
         #expect(await plain.step1Frames == 1)  // the greeting only
         #expect(await acked.step1Frames == 2)  // no ack for someone else's update, none for its empty step 2s
         await server.stop()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -37,9 +38,10 @@ private final class SilentListener {
 @Suite("ycli network errors", .serialized)
 struct SyncErrorCLITests {
     private func store() async throws -> String {
-        let path = try makeTempDir("ycli-neterr") + "/s.ystore"
-        try await YcliBinary.ok(["init", path])
-        try await YcliBinary.ok(["insert", path, "0", "offline text"])
+        let pathDir = TempDir("ycli-neterr")
+        let path = pathDir.file("s.ystore")
+        try await Ycli.ok(["init", path])
+        try await Ycli.ok(["insert", path, "0", "offline text"])
         return path
     }
 
@@ -55,12 +57,12 @@ struct SyncErrorCLITests {
         defer { listener.close() }
         let path = try await store()
         let started = ContinuousClock.now
-        let r = try await YcliBinary.run(["sync", path, "ws://127.0.0.1:\(listener.port)/parties/main/x", "--timeout", "2"], timeout: 30)
+        let r = try await Ycli.run(["sync", path, "ws://127.0.0.1:\(listener.port)/parties/main/x", "--timeout", "2"], timeout: 30)
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(r.status != 0)
         #expect(r.err.contains("timed out after 2 s while connecting"), "\(r.err)")
         // The store was released and kept its change.
-        #expect(try await YcliBinary.ok(["cat", path]).out.contains("offline text"))
+        #expect(try await Ycli.ok(["cat", path]).out.contains("offline text"))
     }
 
     @Test("a closed port: one sentence saying the connection was refused")
@@ -69,7 +71,7 @@ struct SyncErrorCLITests {
         let port = listener.port
         listener.close()
         let path = try await store()
-        let r = try await YcliBinary.run(["sync", path, "ws://127.0.0.1:\(port)/parties/main/x", "--timeout", "5"], timeout: 30)
+        let r = try await Ycli.run(["sync", path, "ws://127.0.0.1:\(port)/parties/main/x", "--timeout", "5"], timeout: 30)
         #expect(r.status != 0)
         #expect(r.err.contains("cannot connect to ws://127.0.0.1:\(port)/parties/main/x: connection refused"), "\(r.err)")
         expectPlain(r.err)
@@ -81,9 +83,8 @@ struct SyncErrorCLITests {
         let port = listener.port
         listener.close()  // nothing listens there now
         let path = try await store()
-        let watcher = try LineProcess(executable: try YcliBinary.path,
-                                      arguments: ["sync", path, "ws://127.0.0.1:\(port)/parties/main/x", "--watch"],
-                                      label: "ycli sync --watch")
+        let watcher = try Ycli.start(["sync", path, "ws://127.0.0.1:\(port)/parties/main/x", "--watch"],
+                                     label: "ycli sync --watch")
         defer { watcher.stop() }
         var retries: [[String: Any]] = []
         for _ in 0..<20 where retries.count < 2 {
@@ -100,8 +101,8 @@ struct SyncErrorCLITests {
     func busyPort() async throws {
         let listener = try SilentListener()
         defer { listener.close() }
-        let data = try makeTempDir("ycli-busy")
-        let r = try await YcliBinary.run(["serve", "--host", "127.0.0.1", "--port", "\(listener.port)", "--data", data,
+        let data = TempDir("ycli-busy")
+        let r = try await Ycli.run(["serve", "--host", "127.0.0.1", "--port", "\(listener.port)", "--data", data.path,
                                           "--log-level", "error"], timeout: 30)
         #expect(r.status != 0)
         #expect(r.err.contains("cannot listen on 127.0.0.1:\(listener.port): the address is already in use"), "\(r.err)")
@@ -114,33 +115,33 @@ struct SyncErrorCLITests {
 struct LargeStoreSyncCLITests {
     @Test("a store of ~600 KB syncs through a 64 KiB frame limit and reaches a fresh store; too big a message is explained")
     func syncsInPieces() async throws {
-        let dir = try makeTempDir("ycli-large")
-        let a = dir + "/a.ystore", fresh = dir + "/fresh.ystore"
-        try await YcliBinary.ok(["init", a])
+        let dir = TempDir("ycli-large")
+        let a = dir.file("a.ystore"), fresh = dir.file("fresh.ystore")
+        try await Ycli.ok(["init", a])
         // Many lines of varied text (astral characters included), one edit: one large item.
         var text = ""
         for i in 0..<12_000 { text += "line \(i): the quick brown fox 😀 jumps\n" }
-        let file = dir + "/text.txt"
+        let file = dir.file("text.txt")
         try text.write(toFile: file, atomically: true, encoding: .utf8)
-        try await YcliBinary.ok(["write", a, file])
+        try await Ycli.ok(["write", a, file])
 
-        let (server, port) = try await YcliBinary.serve(["--data", dir + "/server", "--max-frame-bytes", "65536"])
+        let (server, port) = try await Ycli.serve(["--data", dir.file("server"), "--max-frame-bytes", "65536"])
         defer { server.stop() }
         let url = "ws://127.0.0.1:\(port)/parties/main/big"
         // The default of 1 MiB is over this server's limit: refused, and said so.
-        let refused = try await YcliBinary.run(["sync", a, url, "--timeout", "20"])
+        let refused = try await Ycli.run(["sync", a, url, "--timeout", "20"])
         #expect(refused.status != 0)
         #expect(refused.err.contains("1009 message too big"), "\(refused.err)")
         #expect(refused.err.contains("--max-message-bytes"), "\(refused.err)")
 
-        let synced = try await YcliBinary.ok(["sync", a, url, "--max-message-bytes", "60000", "--json", "--timeout", "60"])
+        let synced = try await Ycli.ok(["sync", a, url, "--max-message-bytes", "60000", "--json", "--timeout", "60"])
         #expect(synced.out.contains("\"acknowledged\":true"), "\(synced.out)")
         #expect(synced.out.contains("\"unsyncedChanges\":0"), "\(synced.out)")
         let served = try await httpRequest(port: port, "GET", "/parties/main/big/text").text
         #expect(served == text)
         // The server sends it back in pieces under its own limit.
-        try await YcliBinary.ok(["init", fresh])
-        try await YcliBinary.ok(["sync", fresh, url, "--timeout", "60"])
-        #expect(try await YcliBinary.ok(["cat", fresh]).out == text)
+        try await Ycli.ok(["init", fresh])
+        try await Ycli.ok(["sync", fresh, url, "--timeout", "60"])
+        #expect(try await Ycli.ok(["cat", fresh]).out == text)
     }
 }

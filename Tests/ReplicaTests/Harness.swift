@@ -5,17 +5,6 @@ import Replica
 import Sync
 import TestSupport
 
-/// A temporary directory, removed by `remove()`.
-struct TempDir {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("ysync-replica-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func remove() { try? FileManager.default.removeItem(at: url) }
-}
-
 struct HarnessFailure: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
@@ -120,10 +109,9 @@ func connectPair(_ ra: Replica, _ rb: Replica, profile: FaultProfile) async -> (
 
 /// Waits until every replica has the same state vector, no pending structs, the same content.
 /// Returns nil on success, else what still differs after `timeout` seconds.
-func waitForConvergence(_ replicas: [Replica], timeout: Double = 30) async -> String? {
-    let deadline = Date().addingTimeInterval(timeout)
+func waitForConvergence(_ replicas: [Replica], timeout: Double = 60) async -> String? {
     var last = ""
-    while true {
+    let converged = await eventually(timeout: timeout) {
         var svs: [StateVector] = []
         var pending = false
         for r in replicas {
@@ -133,36 +121,35 @@ func waitForConvergence(_ replicas: [Replica], timeout: Double = 30) async -> St
         if !pending && svs.allSatisfy({ $0 == svs[0] }) {
             var contents: [String] = []
             for r in replicas { contents.append(await content(r)) }
-            if contents.allSatisfy({ $0 == contents[0] }) { return nil }
+            if contents.allSatisfy({ $0 == contents[0] }) { return true }
             last = "same state vectors, different content:\n" + contents.enumerated().map { "  #\($0.offset): \($0.element.prefix(300))" }.joined(separator: "\n")
         } else {
             last = "state vectors differ (pending: \(pending)):\n" + svs.enumerated().map { "  #\($0.offset): \($0.element.sortedDescending.map { "\($0.client):\($0.clock)" }.joined(separator: " "))" }.joined(separator: "\n")
         }
-        if Date() > deadline { return last }
-        try? await Task.sleep(for: .milliseconds(20))
+        return false
     }
+    return converged ? nil : last
 }
 
-/// Waits until no replica's counters moved for `quiet` seconds.
-func waitForQuiet(_ replicas: [Replica], quiet: Double = 0.15, timeout: Double = 10) async {
-    let deadline = Date().addingTimeInterval(timeout)
-    var previous: [ReplicaStats] = []
-    var since = Date()
-    while Date() < deadline {
-        var now: [ReplicaStats] = []
-        for r in replicas { now.append(await r.stats) }
-        if now != previous { previous = now; since = Date() } else if Date().timeIntervalSince(since) >= quiet { return }
-        try? await Task.sleep(for: .milliseconds(10))
+/// A barrier for replicas linked only to each other over perfect links (no loss, no duplicates):
+/// waits until every frame any of them sent has been received and processed by another (the
+/// totals of `framesSent` and `framesReceived` agree) and, with `acknowledged`, every change is
+/// acknowledged (`unsyncedChanges == 0`: the peer's confirmation arrived, and with the frame
+/// totals its answer too). An outcome, not a quiet period: counters read afterwards are final
+/// for what was done before. True when reached within `timeout` seconds.
+func waitForDelivery(_ replicas: [Replica], acknowledged: Bool = true, timeout: Double = 60) async -> Bool {
+    // Replicas are read one after another, so one reading can be skewed: two equal ones count.
+    func reading() async -> [ReplicaStats]? {
+        var all: [ReplicaStats] = []
+        for r in replicas {
+            if acknowledged, await r.unsyncedChanges > 0 { return nil }
+            all.append(await r.stats)
+        }
+        let sent = all.reduce(0) { $0 + $1.framesSent }, received = all.reduce(0) { $0 + $1.framesReceived }
+        return sent == received ? all : nil
     }
-}
-
-/// Polls `condition` every 10 ms for at most `timeout` seconds; true once it holds. (Confirmations
-/// go out after a quiet delay, which a loaded machine stretches: wait for them, not for silence.)
-func eventually(timeout: Double = 30, _ condition: () async -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
+    return await eventually(timeout: timeout) {
+        guard let first = await reading() else { return false }
+        return await reading() == first
     }
-    return await condition()
 }

@@ -13,8 +13,8 @@ struct ReplicaBehaviourTests {
     func offlineEditsAndUnsynced() async throws {
         let dir = TempDir()
         defer { dir.remove() }
-        let a = try Replica(path: dir.path("a.ystore"), create: true, clientID: 1, journal: fastJournal())
-        let b = try Replica(path: dir.path("b.ystore"), create: true, clientID: 2, journal: fastJournal())
+        let a = try Replica(path: dir.file("a.ystore"), create: true, clientID: 1, journal: fastJournal())
+        let b = try Replica(path: dir.file("b.ystore"), create: true, clientID: 2, journal: fastJournal())
         try await a.edit { try $0.getText("t").insert(at: 0, "hello") }
         #expect(await a.read { $0.getText("t").string } == "hello")
         #expect(await a.unsyncedChanges == 5)
@@ -31,7 +31,7 @@ struct ReplicaBehaviourTests {
         try await a.edit { try $0.getText("t").insert(at: 0, ">") }
         await a.close()
         await b.close()
-        let a2 = try Replica(path: dir.path("a.ystore"), journal: fastJournal())
+        let a2 = try Replica(path: dir.file("a.ystore"), journal: fastJournal())
         #expect(await a2.unsyncedChanges == 1)
         #expect(await a2.read { $0.getText("t").string } == ">hello world")
         await a2.close()
@@ -41,8 +41,8 @@ struct ReplicaBehaviourTests {
     func reconnectWithBackoff() async throws {
         let dir = TempDir()
         defer { dir.remove() }
-        let a = try Replica(path: dir.path("a.ystore"), create: true, clientID: 1, journal: fastJournal())
-        let b = try Replica(path: dir.path("b.ystore"), create: true, clientID: 2, journal: fastJournal())
+        let a = try Replica(path: dir.file("a.ystore"), create: true, clientID: 1, journal: fastJournal())
+        let b = try Replica(path: dir.file("b.ystore"), create: true, clientID: 2, journal: fastJournal())
         let state = Mutex<(dials: Int, sleeps: [Duration], networks: [InMemoryNetwork])>((0, [], []))
         // The first two dials fail (server down); later ones connect to b.
         let dial: @Sendable () async throws -> any Transport = {
@@ -55,7 +55,7 @@ struct ReplicaBehaviourTests {
         }
         let sleep: Sleeper = { d in
             state.withLock { $0.sleeps.append(d) }
-            try await Task.sleep(for: .milliseconds(5))
+            await Task.yield()  // recorded, not slept: the test needs the durations, not the wait
         }
         let backoff = Backoff(initial: .milliseconds(100), maximum: .milliseconds(250), multiplier: 2)
         try await a.edit { try $0.getText("t").insert(at: 0, "offline ") }

@@ -3,6 +3,7 @@ import Journal
 import Replica
 import Sync
 import Testing
+import TestSupport
 
 /// Cores joined by lossless in-memory wires, driven on a fake clock: frames a core hands out
 /// are queued and fed to the other end by `run(now:)`, in order.
@@ -23,7 +24,7 @@ private final class CoreNet {
     @discardableResult
     func add(_ name: String, clientID: ClientID, options: ReplicaCoreOptions = .init(),
              journal: JournalOptions = fastJournal()) throws -> ReplicaCore {
-        let store = try JournaledDocument.open(path: dir.path("\(name).ystore"), create: true, clientID: clientID,
+        let store = try JournaledDocument.open(path: dir.file("\(name).ystore"), create: true, clientID: clientID,
                                                options: journal)
         let core = ReplicaCore(store: store, options: options, now: 0)
         cores[name] = core

@@ -17,20 +17,13 @@ import TraceKit
 /// `endContent`.
 @Suite("Concurrent traces", .serialized)
 struct TraceReplayTests {
-    static var traceDir: String { EditingTrace.tracesDirectory.appendingPathComponent("concurrent").path }
-
     @Test("replay ends with endContent on every replica", arguments: ["friendsforever", "clownschool"])
     func replay(name: String) async throws {
-        let path = Self.traceDir + "/\(name).json.gz"
-        guard FileManager.default.fileExists(atPath: path) else {
-            Issue.record("trace \(path) not found (it belongs in Benchmarks/traces; restore it with git checkout, or set YSYNC_TRACES)")
-            return
-        }
-        let trace = try ConcurrentTrace.load(path: path)
+        // A missing trace file is this test's failure (RepoData.MissingFile names it), not a crash.
+        let trace = try ConcurrentTrace.load(path: try RepoData.trace("concurrent/\(name).json.gz"))
         let dir = TempDir()
-        defer { dir.remove() }
         let replicas = try (0..<trace.numAgents).map {
-            try Replica(path: dir.path("agent\($0).ystore"), create: true, clientID: ClientID($0 + 1),
+            try Replica(path: dir.file("agent\($0).ystore"), create: true, clientID: ClientID($0 + 1),
                         journal: fastJournal(), options: ReplicaOptions(confirmations: false))
         }
         let result = try await ConcurrentTraceRun.run(trace, replicas: replicas)

@@ -2,7 +2,9 @@ import CRDT
 import CSQLite
 import Foundation
 import RoomHost
+import Sync
 import Testing
+import TestSupport
 
 /// Raw SQL on the test database, for rows the store's API would never write.
 private func sql(_ path: String, _ statement: String) {
@@ -42,21 +44,21 @@ private func text(of update: [UInt8]) throws -> String {
     // MARK: load chain with real files
 
     @Test func yDocPresentLoadsTheUpdate() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         let update = textUpdate("from yDoc")
         try store.insert(ContentRecord(id: "doc-1", type: "document", slug: "hello", body: "from body",
-                                       yDocBase64: ContentStore.encodeBase64(update)))
+                                       yDocBase64: Base64.encode(update)))
         let record = try #require(try store.lookup("doc-1"))
         #expect(record == ContentRecord(id: "doc-1", type: "document", slug: "hello", body: "from body",
-                                        yDocBase64: ContentStore.encodeBase64(update)))
+                                        yDocBase64: Base64.encode(update)))
         let result = ContentStore.initialContent(for: record)
         #expect(result == LoadChainResult(content: .update(update), warning: nil))
         #expect(try text(of: update) == "from yDoc")
     }
 
     @Test func onlyBodyLoadsText() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         try store.insert(ContentRecord(id: "doc-2", body: "# Title\nline"))
         let result = ContentStore.initialContent(for: try store.lookup("doc-2"))
@@ -64,7 +66,7 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func neitherLoadsEmpty() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         try store.insert(ContentRecord(id: "doc-3", slug: "s"))
         sql(dir.contentDB, "INSERT INTO contentResource VALUES ('null-yDoc', 'document', '{\"yDoc\": null, \"body\": null}')")
@@ -80,7 +82,7 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func corruptBase64FallsBackToBodyWithWarning() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         try store.insert(ContentRecord(id: "doc-4", slug: "notes", body: "fallback", yDocBase64: "AQID!!not base64"))
         let result = ContentStore.initialContent(for: try store.lookup("doc-4"))
@@ -89,10 +91,10 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func validBase64ButGarbageUpdateFallsBack() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         // 0xFF... is a huge group count: the decoder refuses it.
-        let garbage = ContentStore.encodeBase64([0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3])
+        let garbage = Base64.encode([0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3])
         try store.insert(ContentRecord(id: "doc-5", body: "fallback", yDocBase64: garbage))
         try store.insert(ContentRecord(id: "doc-6", yDocBase64: garbage))
         let withBody = ContentStore.initialContent(for: try store.lookup("doc-5"))
@@ -105,13 +107,13 @@ private func text(of update: [UInt8]) throws -> String {
         #expect(withoutBody.warning?.hasSuffix("; loaded an empty document instead") == true)
         // A truncated real update fails too.
         let update = textUpdate("hello")
-        let truncated = ContentRecord(id: "t", body: "b", yDocBase64: ContentStore.encodeBase64(Array(update.prefix(update.count / 2))))
+        let truncated = ContentRecord(id: "t", body: "b", yDocBase64: Base64.encode(Array(update.prefix(update.count / 2))))
         #expect(ContentStore.initialContent(for: truncated).content == .text("b"))
         #expect(ContentStore.initialContent(for: truncated).warning != nil)
     }
 
     @Test func yDocOfTheWrongJSONTypeIsReported() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         sql(dir.contentDB, "INSERT INTO contentResource VALUES ('n', 'document', '{\"yDoc\": 42, \"body\": \"text\", \"slug\": [1]}')")
         let record = try #require(try store.lookup("n"))
@@ -123,14 +125,14 @@ private func text(of update: [UInt8]) throws -> String {
 
     @Test func emptyUpdateIsValid() {
         // An empty document's update ([0, 0]) is a valid yDoc, not a reason to load body.
-        let record = ContentRecord(id: "e", body: "b", yDocBase64: ContentStore.encodeBase64(YDoc().encodeStateAsUpdate()))
+        let record = ContentRecord(id: "e", body: "b", yDocBase64: Base64.encode(YDoc().encodeStateAsUpdate()))
         #expect(ContentStore.initialContent(for: record) == LoadChainResult(content: .update([0, 0]), warning: nil))
     }
 
     // MARK: lookup
 
     @Test func lookupBySlug() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         try store.insert(ContentRecord(id: "b-id", slug: "shared", body: "second"))
         try store.insert(ContentRecord(id: "a-id", slug: "shared", body: "first"))
@@ -149,17 +151,17 @@ private func text(of update: [UInt8]) throws -> String {
     // MARK: write-back
 
     @Test func writeBackPreservesOtherKeys() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         sql(dir.contentDB, """
             INSERT INTO contentResource VALUES ('p1', 'page',
               '{"title":"Hello \\"world\\"","slug":"hello","body":"old","yDoc":null,"tags":["a","b"],"n":1.50,"meta":{"x":true}}')
             """)
         let update = textUpdate("new text")
-        try store.writeBack(id: "p1", yDocBase64: ContentStore.encodeBase64(update), body: "new text")
+        try store.writeBack(id: "p1", yDocBase64: Base64.encode(update), body: "new text")
         let fields = try #require(fieldsText(dir.contentDB, id: "p1"))
         // Every other key is kept as it was, in order; only yDoc and body changed.
-        #expect(fields == #"{"title":"Hello \"world\"","slug":"hello","body":"new text","yDoc":"\#(ContentStore.encodeBase64(update))","tags":["a","b"],"n":1.50,"meta":{"x":true}}"#)
+        #expect(fields == #"{"title":"Hello \"world\"","slug":"hello","body":"new text","yDoc":"\#(Base64.encode(update))","tags":["a","b"],"n":1.50,"meta":{"x":true}}"#)
         let record = try #require(try store.lookup("hello"))
         #expect(record.type == "page")
         #expect(ContentStore.initialContent(for: record) == LoadChainResult(content: .update(update), warning: nil))
@@ -169,7 +171,7 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func writeBackInsertsNewIdAndFillsNullFields() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         try store.writeBack(id: "fresh", yDocBase64: "AAA=", body: "")
         #expect(try store.lookup("fresh") == ContentRecord(id: "fresh", type: "document", slug: nil, body: "", yDocBase64: "AAA="))
@@ -181,7 +183,7 @@ private func text(of update: [UInt8]) throws -> String {
     // MARK: errors
 
     @Test func fieldsNotJSONIsATypedError() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         sql(dir.contentDB, "INSERT INTO contentResource VALUES ('bad', 'document', '{\"body\": unquoted}')")
         sql(dir.contentDB, "INSERT INTO contentResource VALUES ('arr', 'document', '[1, 2]')")
@@ -199,7 +201,7 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func openErrors() throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         #expect(throws: ContentStoreError.self) { try ContentStore(path: dir.contentDB) }  // missing file, no create
         sql(dir.contentDB, "CREATE TABLE other(x)")
         #expect(throws: ContentStoreError.open(path: dir.contentDB, reason: "no table contentResource")) { try ContentStore(path: dir.contentDB) }
@@ -221,7 +223,7 @@ private func text(of update: [UInt8]) throws -> String {
     }
 
     @Test func concurrentUseIsSerialised() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let store = try ContentStore(path: dir.contentDB, create: true)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<8 {
@@ -235,24 +237,5 @@ private func text(of update: [UInt8]) throws -> String {
             try await group.waitForAll()
         }
         for i in 0..<8 { #expect(try store.lookup("r\(i)")?.body == "24") }
-    }
-
-    // MARK: base64
-
-    @Test func base64RoundTripsAndIsLenientWhereWritersDiffer() throws {
-        for n in 0..<40 {
-            let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 5) }
-            let text = ContentStore.encodeBase64(bytes)
-            #expect(try ContentStore.decodeBase64(text) == bytes)
-            #expect(Data(base64Encoded: text).map(Array.init) == bytes, "matches Foundation")
-            // Unpadded and URL-safe variants decode to the same bytes.
-            let unpadded = String(text.filter { $0 != "=" })
-            let urlSafe = String(unpadded.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
-            #expect(try ContentStore.decodeBase64(urlSafe) == bytes)
-        }
-        #expect(try ContentStore.decodeBase64("aGVs\nbG8=\n") == Array("hello".utf8))
-        #expect(throws: ContentStoreError.badBase64("truncated (a lone final character)")) { try ContentStore.decodeBase64("aGVsb") }
-        #expect(throws: ContentStoreError.badBase64("data after padding at offset 4")) { try ContentStore.decodeBase64("aG==aGVs") }
-        #expect(throws: ContentStoreError.badBase64("unexpected byte 0xc3 at offset 0")) { try ContentStore.decodeBase64("é") }
     }
 }

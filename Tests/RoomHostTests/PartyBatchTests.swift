@@ -4,6 +4,7 @@ import Replica
 import RoomHost
 import Sync
 import Testing
+import TestSupport
 
 /// y-partykit's chunked client messages (`y-pk-batch#` start, binary parts, end).
 @Suite struct PartyBatchTests {
@@ -21,7 +22,7 @@ import Testing
     }
 
     @Test func aChunkedUpdateIsReassembledAndApplied() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("batch")
         let a = SimClient(room: room, clientID: 1)
@@ -40,7 +41,7 @@ import Testing
 
     @Test(arguments: ["missing part", "extra part", "wrong id", "end without start", "bad json", "too big"])
     func aBadBatchClosesWith1007AndChangesNothing(_ fault: String) async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir) { $0.room.limits.maxFrameBytes = 100_000 }
         let room = try await host.acquire("badbatch")
         let a = SimClient(room: room, clientID: 1)

@@ -5,6 +5,7 @@ import Replica
 import RoomHost
 import Sync
 import Testing
+import TestSupport
 
 /// A connection that, the moment the room hands it a frame, reads the room's journal file
 /// through a second SQLite connection: what was on disk when the frame was sent.
@@ -44,7 +45,7 @@ private final class JournalProbeConnection: RoomConnection, @unchecked Sendable 
 
 @Suite struct RoomDurabilityTests {
     @Test func updatesAreJournaledBeforeTheyAreRelayedOrAcknowledged() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("durable")
         let path = RoomStorage(dataDirectory: dir.path).path(for: "durable")
@@ -90,7 +91,7 @@ private final class JournalProbeConnection: RoomConnection, @unchecked Sendable 
     }
 
     @Test func aBadFrameFromAMemberWithAwarenessRemovesItsStateForTheOthers() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("bad-aw")
         let good = SimClient(room: room, clientID: 1), bad = SimClient(room: room, clientID: 2)
@@ -108,7 +109,7 @@ private final class JournalProbeConnection: RoomConnection, @unchecked Sendable 
     }
 
     @Test func readOnlyMembersMayStillShareAwareness() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("ro-aw")
         let w = SimClient(room: room, clientID: 1), r = SimClient(room: room, clientID: 2)

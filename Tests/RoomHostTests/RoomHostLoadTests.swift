@@ -4,11 +4,12 @@ import Replica
 import RoomHost
 import Sync
 import Testing
+import TestSupport
 
 /// RoomHost: lazy loading from the journal, leases, idle eviction, limits, names, metrics.
 @Suite struct RoomHostLoadTests {
     @Test func roomsLoadLazilyAndRepeatedAcquiresShareOneRoom() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         #expect(await host.loadedRooms.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: dir.roomsDirectory + "/lazy.ysync"))
@@ -27,7 +28,7 @@ import Testing
     }
 
     @Test func evictionWaitsForEveryLeaseThenReloadsFromTheJournal() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("ev")
         _ = try await host.acquire("ev")
@@ -61,7 +62,7 @@ import Testing
     }
 
     @Test func withRoomHoldsALeaseOnlyForTheBody() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let text = try await host.withRoom("scoped") { room in
             try await room.applyUpdate(makeTextUpdate("scoped"))
@@ -79,7 +80,7 @@ import Testing
     }
 
     @Test func shutdownPersistsAndARestartedHostHasEverything() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         do {
             let host = try makeHost(dir)
             for name in ["r1", "r2", "r3"] {
@@ -104,7 +105,7 @@ import Testing
     }
 
     @Test func maxRoomsRefusesNewRoomsUntilOneIsEvicted() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir) { $0.room.limits.maxRooms = 2 }
         let a = try await host.acquire("a")
         _ = try await host.acquire("b")
@@ -125,7 +126,7 @@ import Testing
     }
 
     @Test func badNamesAreRefused() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         do {
             _ = try await host.acquire("")
@@ -170,7 +171,7 @@ import Testing
         ("x" + String(repeating: "日", count: 27), false),
     ])
     func theLongestValidNamesCanBeStored(_ name: String, _ valid: Bool) async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         do {
             try RoomStorage.validate(name)
@@ -224,7 +225,7 @@ import Testing
     }
 
     @Test func awkwardNamesAreSeparateRoomsInsideTheRoomsDirectory() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         for name in Self.awkwardNames {
             let room = try await host.acquire(name)
@@ -250,7 +251,7 @@ import Testing
     /// content a name shows would depend on what happened to be loaded.
     @Test func canonicallyEquivalentNamesAreOneRoomLoadedOrNot() async throws {
         let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire(composed)
         try await room.applyUpdate(makeTextUpdate("menu"))
@@ -265,7 +266,7 @@ import Testing
     }
 
     @Test func metricsReportRoomsConnectionsAndCounters() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("m")
         let a = SimClient(room: room, clientID: 1), b = SimClient(room: room, clientID: 2), bad = SimClient(room: room, clientID: 3)

@@ -4,27 +4,16 @@ import Replica
 import RoomHost
 import Sync
 import Testing
+import TestSupport
 
 // Helpers for the Room / RoomHost tests: a recording connection, simulated clients (a real YDoc
-// and SyncSession each), temp directories, a log recorder and bounded polling.
+// and SyncSession each), a log recorder. (Temp directories and polling: TestSupport.)
 
-/// A fresh directory for one test, removed afterwards.
-final class RoomTempDir: @unchecked Sendable {
-    let path: String
-
-    init(_ name: String = #function) {
-        let base = FileManager.default.temporaryDirectory.path
-        let safe = name.filter { $0.isLetter || $0.isNumber }
-        var template = Array("\(base)/ysync-rooms-\(safe)-XXXXXX".utf8CString)
-        let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(p != nil, "mkdtemp failed")
-        path = String(cString: p!)
-    }
-
-    var roomsDirectory: String { path + "/rooms" }
-    var contentDB: String { path + "/content.db" }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+extension TempDir {
+    /// Where a test host keeps its rooms' journals.
+    var roomsDirectory: String { file("rooms") }
+    /// A content store database beside them.
+    var contentDB: String { file("content.db") }
 }
 
 /// Records what a room sends to one connection and how it was closed. Thread-safe.
@@ -226,16 +215,6 @@ final class LogRecorder: @unchecked Sendable {
     func lines(at level: RoomLogLevel) -> [String] { all.filter { $0.level == level }.map(\.line) }
 }
 
-/// Polls `condition` every 20 ms for up to `seconds`; true when it held.
-func waitUntil(seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
-
 /// An update v1 that inserts `text` into root text `root` of a fresh document.
 func makeTextUpdate(_ text: String, root: String = "t", clientID: ClientID = 900) -> [UInt8] {
     let doc = YDoc(clientID: clientID)
@@ -250,7 +229,7 @@ func decodeText(ofUpdate update: [UInt8], root: String) throws -> String {
 }
 
 /// A host on a fresh directory, with the given room config tweaks.
-func makeHost(_ dir: RoomTempDir, log: LogRecorder? = nil, _ tweak: (inout RoomHostConfig) -> Void = { _ in }) throws -> RoomHost {
+func makeHost(_ dir: TempDir, log: LogRecorder? = nil, _ tweak: (inout RoomHostConfig) -> Void = { _ in }) throws -> RoomHost {
     var config = RoomHostConfig(dataDirectory: dir.path)
     if let log { config.log = log.logger }
     tweak(&config)

@@ -4,6 +4,7 @@ import Replica
 import RoomHost
 import Sync
 import Testing
+import TestSupport
 
 /// Room behaviour (y-websocket server, spec §7.4) with real peers: each simulated client has its
 /// own YDoc and SyncSession and talks to the room through a recording connection.
@@ -11,7 +12,7 @@ import Testing
     // MARK: joining
 
     @Test func greetingIsStep1WithTheRoomsStateVectorAndNoAwarenessWhenNobodyIsThere() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("greet")
         try await room.applyUpdate(makeTextUpdate("hello"))
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func greetingCarriesAwarenessStatesAfterStep1WhenThereAreAny() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("greet2")
         let a = SimClient(room: room, clientID: 1)
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func aFullRoomRefusesWithTryAgainLater() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir) { $0.room.limits.maxConnectionsPerRoom = 2 }
         let room = try await host.acquire("full")
         let a = SimClient(room: room, clientID: 1), b = SimClient(room: room, clientID: 2), c = SimClient(room: room, clientID: 3)
@@ -77,7 +78,7 @@ import Testing
     // MARK: sync between clients
 
     @Test func anInsertReachesTheOtherClientAndIsNeverEchoed() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("two")
         let a = SimClient(room: room, clientID: 1), b = SimClient(room: room, clientID: 2)
@@ -107,7 +108,7 @@ import Testing
     }
 
     @Test func manyClientsConvergeOnConcurrentEdits() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("many")
         let clients = (1...5).map { SimClient(room: room, clientID: ClientID($0)) }
@@ -134,7 +135,7 @@ import Testing
     // MARK: y-websocket handshake
 
     @Test func step1IsAnsweredWithStep2AndAClientsStep2IsAppliedAndJournaled() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         do {
             let host = try makeHost(dir)
             let room = try await host.acquire("hs")
@@ -178,7 +179,7 @@ import Testing
     // MARK: read-only members
 
     @Test func aReadOnlyMemberReceivesButItsUpdatesAreRefused() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("ro")
         let w = SimClient(room: room, clientID: 1), r = SimClient(room: room, clientID: 2)
@@ -212,7 +213,7 @@ import Testing
     // MARK: awareness
 
     @Test func awarenessIsBroadcastShownAndRemovedOnLeave() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("aw")
         let a = SimClient(room: room, clientID: 1), b = SimClient(room: room, clientID: 2), c = SimClient(room: room, clientID: 3)
@@ -256,7 +257,7 @@ import Testing
     }
 
     @Test func aClientClearingItsAwarenessIsBroadcastAndNotRemovedTwice() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("aw2")
         let a = SimClient(room: room, clientID: 1), b = SimClient(room: room, clientID: 2)
@@ -279,7 +280,7 @@ import Testing
 
     /// Sends `frame` from a fresh client and checks it alone is closed with 1007, and nothing changed.
     private func expectRejected(_ frame: [UInt8], _ what: String) async throws {
-        let dir = RoomTempDir(what)
+        let dir = TempDir(what)
         let host = try makeHost(dir)
         let room = try await host.acquire("bad")
         let good = SimClient(room: room, clientID: 1), bad = SimClient(room: room, clientID: 2)
@@ -357,7 +358,7 @@ import Testing
     }
 
     @Test func textFramesAreIgnored() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("text")
         let a = SimClient(room: room, clientID: 1)
@@ -369,7 +370,7 @@ import Testing
     }
 
     @Test func unknownMembersAreIgnored() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("ghost")
         await room.receive(.binary(SyncMessage.update(makeTextUpdate("ghost")).encoded()), from: PeerID(raw: 99))
@@ -381,7 +382,7 @@ import Testing
     // MARK: limits
 
     @Test func floodingClosesWithRateLimited() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir) {
             $0.room.limits.messagesPerSecond = 5
             $0.room.limits.messageBurst = 5
@@ -408,7 +409,7 @@ import Testing
     }
 
     @Test func anUpdateOverTheDocumentLimitClosesWithDocumentTooLarge() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir) { $0.room.limits.maxDocumentBytes = 300 }
         let room = try await host.acquire("big")
         let a = SimClient(room: room, clientID: 1), b = SimClient(room: room, clientID: 2)
@@ -437,7 +438,7 @@ import Testing
     // MARK: durable acknowledgements
 
     @Test func durableAcksFollowEveryStep2AndUpdate() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("acks")
         let a = SimClient(room: room, clientID: 1), other = SimClient(room: room, clientID: 2)
@@ -478,7 +479,7 @@ import Testing
     /// A step 2 carries the sender's whole delete set, and a client answers every step 1 (an
     /// ack) with a step 2: acknowledging such an answer again would never end.
     @Test func durableAcksDoNotPingPongWhenTheClientHasDeletions() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("acks-deletes")
         let a = SimClient(room: room, clientID: 1)
@@ -508,7 +509,7 @@ import Testing
     }
 
     @Test func withoutDurableAcksNoStep1AfterTheHandshake() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("noacks")
         let a = SimClient(room: room, clientID: 1), b = SimClient(room: room, clientID: 2)
@@ -527,7 +528,7 @@ import Testing
     }
 
     @Test func readOnlyMembersGetNoAcks() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("roacks")
         let r = SimClient(room: room, clientID: 1)
@@ -541,7 +542,7 @@ import Testing
     // MARK: broadcast and the HTTP path
 
     @Test func broadcastTextReachesEveryMember() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("bc")
         #expect(await room.broadcastText("nobody") == 0)
@@ -557,7 +558,7 @@ import Testing
     }
 
     @Test func applyUpdateRelaysToMembersAndRejectsInvalidBytes() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("http")
         let a = SimClient(room: room, clientID: 1), b = SimClient(room: room, clientID: 2)
@@ -599,7 +600,7 @@ import Testing
     // MARK: closing
 
     @Test func closeEndsEveryConnectionAndRefusesNewOnes() async throws {
-        let dir = RoomTempDir()
+        let dir = TempDir()
         let host = try makeHost(dir)
         let room = try await host.acquire("closing")
         let a = SimClient(room: room, clientID: 1), b = SimClient(room: room, clientID: 2)

@@ -84,19 +84,11 @@ public enum PycrdtPeerError: Error, CustomStringConvertible {
 /// The interpreter is `$YSYNC_PYTHON`, else `<repo>/.venv/bin/python` (made by `scripts/setup.sh`).
 /// A missing interpreter or a missing pycrdt is an error (tests fail, they never skip).
 public final class PycrdtPeer {
-    /// The repository root, located from this source file's path.
-    public static let repoRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // TestSupport
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // repo
-
-    public static var interpreterPath: String {
-        if let p = TestEnvironment.environment("YSYNC_PYTHON"), !p.isEmpty { return p }
-        return repoRoot.appendingPathComponent(".venv/bin/python").path
-    }
+    /// `RepoData.python`.
+    public static var interpreterPath: String { RepoData.python }
 
     public static var bridgePath: String {
-        repoRoot.appendingPathComponent("Tests/TestSupport/pycrdt_peer.py").path
+        RepoData.root.appendingPathComponent("Tests/TestSupport/pycrdt_peer.py").path
     }
 
     private let process: Process

@@ -16,6 +16,23 @@ public enum RepoData {
         return root.appendingPathComponent("Benchmarks/traces")
     }
 
+    /// The Python the tests start: `$YSYNC_PYTHON`, else `<repo>/.venv/bin/python` (made by
+    /// `scripts/setup.sh`, with pycrdt and pycrdt-websocket).
+    public static var python: String {
+        if let p = TestEnvironment.environment("YSYNC_PYTHON"), !p.isEmpty { return p }
+        return root.appendingPathComponent(".venv/bin/python").path
+    }
+
+    /// The path of a trace under `tracesDirectory` (`"sequential/rustcode.json.gz"`), or
+    /// `MissingFile` when it is not there.
+    public static func trace(_ relativePath: String) throws(MissingFile) -> String {
+        let path = tracesDirectory.appendingPathComponent(relativePath).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MissingFile(path: path, reason: "no such trace (the traces live in Benchmarks/traces; or set YSYNC_TRACES)")
+        }
+        return path
+    }
+
     /// A data file that is not where it should be: one test's failure, never a crash.
     public struct MissingFile: Error, CustomStringConvertible {
         public let path: String

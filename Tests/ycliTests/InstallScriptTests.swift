@@ -6,20 +6,20 @@ import TestSupport
 @Suite("scripts/install.sh")
 struct InstallScriptTests {
     @Test("installs a working ycli, bash/zsh/fish completions and a man page under a temp prefix")
-    func installsUnderPrefix() throws {
+    func installsUnderPrefix() async throws {
         let ycli = try #require(Ycli.binary, "ycli not built")
-        let prefix = try TempDir("ycli-install")
+        let prefix = TempDir("ycli-install")
         defer { prefix.remove() }
-        let repo = PycrdtPeer.repoRoot.path
+        let repo = RepoData.root.path
         let bash = BuiltExecutable("bash", binary: "/bin/bash")
         // The manual generator is built by scripts/test.sh beside ycli (no swift build inside a test).
         let mangen = URL(fileURLWithPath: ycli).deletingLastPathComponent().appendingPathComponent("generate-manual").path
-        let r = try bash.ok([repo + "/scripts/install.sh", "--prefix", prefix.path, "--binary", ycli],
+        let r = try await bash.ok([repo + "/scripts/install.sh", "--prefix", prefix.path, "--binary", ycli],
                             cwd: repo, env: ["YSYNC_MANGEN": mangen])
         #expect(r.out.contains(prefix.path + "/bin/ycli"))
 
         let installed = BuiltExecutable("ycli", binary: prefix.file("bin/ycli"))
-        #expect(try installed.ok(["--help"]).out.contains("USAGE: ycli"))
+        #expect(try await installed.ok(["--help"]).out.contains("USAGE: ycli"))
         for (file, marker) in [("share/bash-completion/completions/ycli", "_ycli"),
                                ("share/zsh/site-functions/_ycli", "#compdef ycli"),
                                ("share/fish/vendor_completions.d/ycli.fish", "complete -c 'ycli'")] {
@@ -32,13 +32,13 @@ struct InstallScriptTests {
     }
 
     @Test("a wrong argument or a missing binary fails with a clear message")
-    func badArguments() throws {
-        let repo = PycrdtPeer.repoRoot.path
+    func badArguments() async throws {
+        let repo = RepoData.root.path
         let bash = BuiltExecutable("bash", binary: "/bin/bash")
-        let unknown = try bash.run([repo + "/scripts/install.sh", "--nonsense"], cwd: repo)
+        let unknown = try await bash.run([repo + "/scripts/install.sh", "--nonsense"], cwd: repo)
         #expect(unknown.status == 2)
         #expect(unknown.err.contains("unknown argument --nonsense"))
-        let missing = try bash.run([repo + "/scripts/install.sh", "--prefix", "/tmp/never-used", "--binary", "/nonexistent/ycli"], cwd: repo)
+        let missing = try await bash.run([repo + "/scripts/install.sh", "--prefix", "/tmp/never-used", "--binary", "/nonexistent/ycli"], cwd: repo)
         #expect(missing.status == 1)
         #expect(missing.err.contains("no executable ycli at /nonexistent/ycli"))
     }

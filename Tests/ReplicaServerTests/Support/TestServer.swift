@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ReplicaServer
 import RoomHost
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -15,23 +16,6 @@ enum TestFailure: Error, CustomStringConvertible {
         case let .failed(m): m
         }
     }
-}
-
-/// Polls `condition` every 20 ms for at most `seconds`.
-func eventually(_ what: String, within seconds: Double = 30, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    if try await condition() { return }
-    throw TestFailure.timeout(what)
-}
-
-func makeTempDir(_ label: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }
 
 /// Log lines a test can inspect.
@@ -68,8 +52,12 @@ final class TestServer: @unchecked Sendable {
     let dataDirectory: String
     let logs: LogCapture
     private let task: Task<Void, Error>
+    /// The data directory when the test gave none (removed with the server).
+    private let ownDirectory: TempDir?
 
-    private init(server: ReplicaServer, port: Int, dataDirectory: String, logs: LogCapture, task: Task<Void, Error>) {
+    private init(server: ReplicaServer, port: Int, dataDirectory: String, ownDirectory: TempDir?, logs: LogCapture,
+                 task: Task<Void, Error>) {
+        self.ownDirectory = ownDirectory
         self.server = server
         self.port = port
         self.dataDirectory = dataDirectory
@@ -81,7 +69,8 @@ final class TestServer: @unchecked Sendable {
         var config = ServerConfig()
         config.host = "127.0.0.1"
         config.port = 0
-        config.dataDirectory = try dataDirectory ?? makeTempDir("ysync-server")
+        let own = dataDirectory == nil ? TempDir("ysync-server") : nil
+        config.dataDirectory = dataDirectory ?? own!.path
         config.durability = .normal
         configure(&config)
         let logs = LogCapture()
@@ -94,7 +83,7 @@ final class TestServer: @unchecked Sendable {
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure.failed("server did not start") }
-        return TestServer(server: server, port: port, dataDirectory: config.dataDirectory, logs: logs, task: task)
+        return TestServer(server: server, port: port, dataDirectory: config.dataDirectory, ownDirectory: own, logs: logs, task: task)
     }
 
     func url(_ room: String, query: String = "") -> String {

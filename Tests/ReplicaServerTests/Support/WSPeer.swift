@@ -2,6 +2,7 @@ import CRDT
 import Foundation
 import ReplicaServer
 import Sync
+import TestSupport
 
 private final class UpdateBox {
     var updates: [[UInt8]] = []
@@ -20,6 +21,9 @@ actor WSPeer {
     private(set) var awarenessMessages: [[UInt8]] = []
     private(set) var updateFrames = 0
     private(set) var step1Frames = 0
+    private(set) var step2Frames = 0
+    /// y-protocols auth messages (message type 2), e.g. a read-only connection's denial.
+    private(set) var authFrames = 0
     private(set) var badFrames = 0
     private(set) var isSynced = false
     private(set) var isEnded = false
@@ -58,6 +62,8 @@ actor WSPeer {
     private func handle(_ frame: [UInt8]) async {
         if frame.count > 1, frame[0] == 0, frame[1] == 2 { updateFrames += 1 }
         if frame.count > 1, frame[0] == 0, frame[1] == 0 { step1Frames += 1 }
+        if frame.count > 1, frame[0] == 0, frame[1] == 1 { step2Frames += 1 }
+        if frame.first == 2 { authFrames += 1 }
         let out: SessionOutput
         do { out = try session.receive(frame, doc) } catch {
             badFrames += 1
@@ -122,6 +128,16 @@ actor WSPeer {
         await transport.close()
         reader?.cancel()
     }
+}
+
+/// A barrier on one connection: sends a SyncStep1 and waits for the server's SyncStep2 answer.
+/// The server handles a connection's messages in order and its frames arrive in order, so what
+/// it would have sent this peer for anything received earlier has arrived (and been handled) by
+/// then: after it, "nothing came" is a fact, not a guess about timing.
+func roundTrip(_ peer: WSPeer) async throws {
+    let before = await peer.step2Frames
+    try await peer.send(SyncMessage.syncStep1(await peer.stateVector()).encoded())
+    try await eventually("the server answers a SyncStep1") { await peer.step2Frames > before }
 }
 
 func allSynced(_ peers: [WSPeer]) async -> Bool {
