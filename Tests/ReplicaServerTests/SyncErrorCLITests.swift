@@ -37,9 +37,11 @@ private final class SilentListener {
 /// failure one sentence without library type names or errno text.
 @Suite("ycli network errors", .serialized)
 struct SyncErrorCLITests {
+    /// One per test (Swift Testing makes a suite value per test): lives as long as the test.
+    private let dir = TempDir("ycli-neterr")
+
     private func store() async throws -> String {
-        let pathDir = TempDir("ycli-neterr")
-        let path = pathDir.file("s.ystore")
+        let path = dir.file("s.ystore")
         try await Ycli.ok(["init", path])
         try await Ycli.ok(["insert", path, "0", "offline text"])
         return path
