@@ -45,7 +45,8 @@ func withDeadline(seconds: Double, step: SyncStep, what: String,
             try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
             guard !Task.isCancelled, once.claim() else { return }
             continuation.resume(throwing: CLIError(
-                "\(what) timed out after \(formatFixed(seconds, seconds.rounded() == seconds ? 0 : 1)) s while \(step.current); local changes are kept, run it again"))
+                "\(what) timed out after \(formatFixed(seconds, seconds.rounded() == seconds ? 0 : 1)) s while \(step.current); local changes are kept, run it again",
+                code: .network))
         }
         Task {
             do {

@@ -26,7 +26,7 @@ import RoomHost
 extension NetworkSync {
     func run(watch: Bool) async throws {
         guard url.hasPrefix("ws://") || url.hasPrefix("wss://") else {
-            throw CLIError("\(url) is not a WebSocket URL (ws://HOST:PORT/parties/main/ROOM)")
+            throw CLIError("\(url) is not a WebSocket URL (ws://HOST:PORT/parties/main/ROOM)", code: .usage)
         }
         if watch { try await runWatch() } else { try await runOnce() }
     }
@@ -61,8 +61,8 @@ extension NetworkSync {
         let transport: WebSocketTransport
         step.set("connecting (TCP and the WebSocket upgrade)")
         do { transport = try await WebSocketTransport.connect(url: dialURL(), token: token) } catch let e as WebSocketTransportError {
-            guard case let .connectFailed(_, reason) = e else { throw CLIError("\(e)") }
-            throw CLIError("cannot connect to \(url): \(reason)")
+            guard case let .connectFailed(_, reason) = e else { throw CLIError("\(e)", code: .network) }
+            throw CLIError("cannot connect to \(url): \(reason)", code: Self.connectFailureStatus(reason))
         }
         step.set("waiting for the server's handshake (sync step 1 and 2)")
 
@@ -100,7 +100,8 @@ extension NetworkSync {
         await transport.close()
         guard done, let stats else {
             let close = transport.serverClose.map { Self.describeClose(code: $0.code, reason: $0.reason) } ?? ""
-            throw CLIError("sync with \(url) ended while \(step.current)\(close); local changes are kept, run it again")
+            throw CLIError("sync with \(url) ended while \(step.current)\(close); local changes are kept, run it again",
+                           code: transport.serverClose.map { Self.closeStatus($0.code) } ?? .network)
         }
         try s.compactIfNeeded()
         let remaining = core.unsyncedChanges
@@ -138,6 +139,28 @@ extension NetworkSync {
         default: ""
         }
         return " (the server closed the connection: \(meaning)\(given)\(hint))"
+    }
+
+    /// The exit status of a failed connect: a refused WebSocket upgrade (a missing or bad token,
+    /// a wrong path: retrying will not help) is a refusal, unless the server's status says "try
+    /// later" (5xx, 429); anything else (a refused TCP connection, DNS) is the network's. `reason`
+    /// is `WebSocketTransport`'s phrase: "the server refused the WebSocket upgrade: 401
+    /// Unauthorized: ..." when the server said why, "... upgrade (check the path ...)" when not.
+    static func connectFailureStatus(_ reason: String) -> ExitStatus {
+        guard let range = reason.range(of: "the server refused the WebSocket upgrade") else { return .network }
+        let status = reason[range.upperBound...].drop { $0 == ":" || $0 == " " }.prefix(3)
+        return status.hasPrefix("5") || status == "429" ? .network : .refused
+    }
+
+    /// The exit status when the server closed the connection with `code`: 1008 (policy: the
+    /// token) is a refusal, 1009 (message too big) a failure to fix with --max-message-bytes,
+    /// anything else (going away, try again later) the network's.
+    static func closeStatus(_ code: Int) -> ExitStatus {
+        switch code {
+        case 1008: .refused
+        case 1009: .failure
+        default: .network
+        }
     }
 
     // MARK: watch
@@ -227,7 +250,8 @@ private struct OneShotRun {
             case let .note(.denied(_, reason)):
                 // y-protocols' auth message: a read-only token, our changes refused. Waiting longer
                 // would only run out the timeout.
-                throw CLIError("the server refused our changes (\(reason)): the token only allows reading \(url); local changes are kept")
+                throw CLIError("the server refused our changes (\(reason)): the token only allows reading \(url); local changes are kept",
+                               code: .refused)
             case .note(.applied): applied += 1
             case .note(.unchanged): unchanged += 1
             case let .note(.failure(.journal, message)): journalFailure = message
