@@ -5,12 +5,14 @@ import Journal
 
 // MARK: - export
 
-struct StoreExport: ParsableCommand {
+struct StoreExport: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write the store's document as an update v1 (all of it, or what a peer lacks).",
         discussion: """
         Without --since: the full state (what Y.encodeStateAsUpdate writes), readable by Yjs, yrs/pycrdt and 'ycli import'. With --since SVFILE (an encoded state vector, e.g. from 'ycli export PEER --state-vector' or 'ycli update state-vector'): only what a peer with that state vector lacks. --state-vector writes this store's encoded state vector instead.
+
+        Says "wrote N bytes to FILE" on stderr (nothing with '-o -'). --json prints {"output": FILE, "bytes": Int, "kind": "update" | "stateVector"} on stdout instead; with '-o -' standard output carries the bytes alone.
         """
     )
 
@@ -24,6 +26,9 @@ struct StoreExport: ParsableCommand {
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write ('-' = standard output).", valueName: "FILE"))
     var output: String
+
+    @Flag(help: "Report the file written as a JSON object.")
+    var json = false
 
     func validate() throws {
         if stateVector && since != nil { throw ValidationError("--state-vector and --since do not go together") }
@@ -44,7 +49,10 @@ struct StoreExport: ParsableCommand {
         defer { s.close() }
         let bytes = stateVector ? s.doc.encodeStateVector() : Progress.run("encoding") { s.doc.encodeStateAsUpdate(since: sv) }
         try writeOutput(bytes, to: output)
-        if output != "-" {
+        if output == "-" { return }
+        if json {
+            Console.out(outputJSON(output, bytes: bytes.count, [("kind", .string(stateVector ? "stateVector" : "update"))]))
+        } else {
             Console.err("wrote \(bytes.count) bytes to \(output)\n")
         }
     }
@@ -52,12 +60,12 @@ struct StoreExport: ParsableCommand {
 
 // MARK: - import
 
-struct StoreImport: ParsableCommand {
+struct StoreImport: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Apply update files (v1, from Yjs, yrs/pycrdt or 'ycli export') to the store.",
         discussion: """
-        All files are read, decoded and tried on a copy of the document first: if any of them is unreadable or not a valid update, nothing is written. Then each file that brings something new becomes one journal row (origin "import NAME"). Updates whose dependencies are missing are kept and wait for them (the command warns).
+        All files are read, decoded and tried on a copy of the document first: if any of them is unreadable or not a valid update, nothing is written. Then each file that brings something new becomes one journal row (origin "import NAME"). Updates whose dependencies are missing are kept and wait for them (the command warns). --json prints {"files": [{"file", "applied": Bool, "seq": Int or null (nothing new)}], "pending": Bool (changes wait for updates not imported yet)}, without the warning.
         """
     )
 
@@ -65,6 +73,9 @@ struct StoreImport: ParsableCommand {
 
     @Argument(help: ArgumentHelp("Update files; '-' = standard input.", valueName: "FILE"))
     var files: [String]
+
+    @Flag(help: "Print a JSON object.")
+    var json = false
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one update FILE") }
@@ -103,6 +114,7 @@ struct StoreImport: ParsableCommand {
 
         let importing = Progress("importing", total: files.count)
         var lines: [String] = []
+        var results: [JSON] = []
         for (i, (file, update)) in zip(files, updates).enumerated() {
             importing.update(i)
             let seq: Int64?
@@ -113,9 +125,14 @@ struct StoreImport: ParsableCommand {
                 throw error
             }
             lines.append("\(displayName(file)): " + (seq.map { "applied (seq \($0))" } ?? "nothing new"))
+            results.append(.object([("file", .string(displayName(file))), ("applied", .bool(seq != nil)), ("seq", seq.map { .int($0) } ?? .null)]))
         }
         importing.finish()
         try s.compactIfNeeded()
+        if json {
+            Console.out(JSON.object([("files", .array(results)), ("pending", .bool(s.doc.hasPending))]).rendered(pretty: true, prettyDepth: 1) + "\n")
+            return
+        }
         Console.out(lines.joined(separator: "\n") + "\n")
         if s.doc.hasPending {
             Console.err("ycli: warning: some imported changes wait for updates that were not imported yet\n")
@@ -123,3 +140,8 @@ struct StoreImport: ParsableCommand {
     }
 }
 
+/// The `--json` report of a command that wrote `bytes` bytes to the file `output`:
+/// {"output", "bytes", then `more`}.
+func outputJSON(_ output: String, bytes: Int, _ more: [(String, JSON)] = []) -> String {
+    JSON.object([("output", .string(output)), ("bytes", .int(bytes))] + more).rendered() + "\n"
+}

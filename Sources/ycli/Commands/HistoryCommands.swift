@@ -59,7 +59,7 @@ func openJournal(_ path: String, lock: Bool = false) throws -> Journal {
 
 // MARK: - history
 
-struct StoreHistory: ParsableCommand {
+struct StoreHistory: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "List a store's history, or print the text as of a seq, a time or a version.",
@@ -130,7 +130,7 @@ func versionJSON(_ v: (name: String, seq: Int64, time: Double)) -> JSON {
 
 // MARK: - restore
 
-struct StoreRestore: ParsableCommand {
+struct StoreRestore: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Make the text what it was at a seq, a time or a version, as a new edit.",
@@ -138,6 +138,8 @@ struct StoreRestore: ParsableCommand {
         History is never rewritten: the old text is written on top of the current one by a minimal diff, as a new journal row (origin "restore ..."), so the current state stays in the history too.
 
         --at takes \(HistoryPoint.help)
+
+        --json prints {"at": the point as given, "atSeq": Int (the seq it names), "changes", "deleted", "inserted" (as 'ycli write --json'), "seq": Int (the new journal row) or null (the text was already so)}.
         """
     )
 
@@ -146,13 +148,18 @@ struct StoreRestore: ParsableCommand {
     @Option(help: ArgumentHelp("The point to restore.", valueName: "SEQ|TIME|NAME"))
     var at: String
 
+    @Flag(help: "Print a JSON object.")
+    var json = false
+
     func run() throws {
         let s = try StoreSession.open(options, writing: true)
         defer { s.close() }
         let point = try HistoryPoint.resolve(at, in: s.journal)
         let (old, _) = try point.text(s.textName, in: s.journal)
         let (hunks, seq) = try writeContent(s, old, origin: "restore \(point.label)")
-        if hunks.isEmpty {
+        if json {
+            Console.out(editJSON([("at", .string(at)), ("atSeq", .int(point.seq))] + replaceFields(hunks), seq: seq))
+        } else if hunks.isEmpty {
             Console.out("the text is already as of \(point.label); nothing written\n")
         } else {
             Console.out("restored the text as of \(point.label): \(replaceSummary(hunks))\(seqSuffix(seq))\n")
@@ -162,12 +169,12 @@ struct StoreRestore: ParsableCommand {
 
 // MARK: - version
 
-struct StoreVersion: ParsableCommand {
+struct StoreVersion: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "version",
         abstract: "Name the current state (or list the names).",
         discussion: """
-        'ycli version STORE NAME' names the store's last seq; 'ycli history STORE --at NAME' and 'ycli restore STORE --at NAME' then find it. Without NAME, lists the versions (--json: an array of {"name", "seq", "time"}). A name cannot be all digits or an ISO-8601 time, and cannot be reused.
+        'ycli version STORE NAME' names the store's last seq; 'ycli history STORE --at NAME' and 'ycli restore STORE --at NAME' then find it. Without NAME, lists the versions (--json: an array of {"name", "seq", "time"}); with NAME, --json prints the new version as {"name", "seq", "time"}. A name cannot be all digits or an ISO-8601 time, and cannot be reused.
         """
     )
 
@@ -201,7 +208,11 @@ struct StoreVersion: ParsableCommand {
             return
         }
         try journalCall(journal.path) { () throws(JournalError) in try journal.addVersion(name) }
-        let seq = try journalCall(journal.path) { () throws(JournalError) in try journal.versions() }.first { $0.name == name }?.seq
-        Console.out("version \(name) at seq \(seq.map(String.init) ?? "?")\n")
+        let made = try journalCall(journal.path) { () throws(JournalError) in try journal.versions() }.first { $0.name == name }
+        if json, let made {
+            Console.out(versionJSON(made).rendered() + "\n")
+        } else {
+            Console.out("version \(name) at seq \(made.map { String($0.seq) } ?? "?")\n")
+        }
     }
 }

@@ -38,7 +38,7 @@ func checkReportText(_ r: CheckReport, path: String, repaired: Bool) -> String {
 }
 
 extension JournalCommand {
-    struct Check: ParsableCommand {
+    struct Check: ParsableCommand, JSONReporting {
         static let configuration = CommandConfiguration(
             abstract: "Verify every row and snapshot (checksums, LZ4 blocks, update decoding); changes nothing.",
             discussion: """
@@ -69,7 +69,7 @@ extension JournalCommand {
         }
     }
 
-    struct Repair: ParsableCommand {
+    struct Repair: ParsableCommand, JSONReporting {
         static let configuration = CommandConfiguration(
             abstract: "Move unreadable rows and snapshots to quarantine, so that the store loads cleanly.",
             discussion: """

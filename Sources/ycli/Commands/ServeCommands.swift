@@ -135,11 +135,13 @@ extension ServeCommand {
     }
 }
 
-struct TokenCommand: AsyncParsableCommand {
+struct TokenCommand: AsyncParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Print an HS256 room token for 'ycli serve --jwt-secret'.",
-        discussion: "Claims: {\"exp\", \"rooms\": [...], \"scope\": \"write\"|\"read\", \"sub\"}. A room of * grants every room."
+        discussion: """
+        Claims: {"exp", "rooms": [...], "scope": "write"|"read", "sub"}. A room of * grants every room. --json prints {"token", "rooms", "scope", "subject" (or null), "expires" (ISO-8601, UTC)}.
+        """
     )
 
     @Option(help: "The server's secret (default: $YSYNC_JWT_SECRET).") var secret: String?
@@ -147,6 +149,7 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(help: "write or read.") var scope: String = "write"
     @Option(help: "Seconds until it expires (negative: already expired, for tests).") var ttl: Double = 3600
     @Option(help: "Subject (who the token is for).") var subject: String?
+    @Flag(help: "Print a JSON object with the token and its claims.") var json = false
 
     func run() async throws {
         guard let secret = secret ?? ProcessInfo.processInfo.environment["YSYNC_JWT_SECRET"], !secret.isEmpty else {
@@ -154,8 +157,20 @@ struct TokenCommand: AsyncParsableCommand {
         }
         guard !rooms.isEmpty else { throw ValidationError("give at least one --room") }
         guard let access = Access(rawValue: scope) else { throw ValidationError("scope must be write or read") }
-        let claims = RoomClaims(expires: Date().addingTimeInterval(ttl), rooms: rooms, scope: access, subject: subject)
-        Console.out(try await RoomAuthenticator.sign(claims, secret: secret) + "\n")
+        let expires = Date().addingTimeInterval(ttl)
+        let claims = RoomClaims(expires: expires, rooms: rooms, scope: access, subject: subject)
+        let token = try await RoomAuthenticator.sign(claims, secret: secret)
+        guard json else {
+            Console.out(token + "\n")
+            return
+        }
+        Console.out(JSON.object([
+            ("token", .string(token)),
+            ("rooms", .array(rooms.map { .string($0) })),
+            ("scope", .string(scope)),
+            ("subject", subject.map { .string($0) } ?? .null),
+            ("expires", .string(ISOTime.format(expires.timeIntervalSince1970))),
+        ]).rendered(pretty: true, prettyDepth: 1) + "\n")
     }
 }
 #else

@@ -41,9 +41,11 @@ func storeError(_ e: JournalError, _ path: String) -> CLIError {
     switch e {
     case .missingStore:
         return CLIError("no store at \(path) (create one with 'ycli init \(path)')")
-    case .notAStore, .locked:
-        // .locked: "store X is in use by process N (ycli sync --watch); close it or wait".
+    case .notAStore:
         return CLIError(e.description)
+    case .locked:
+        // "store X is in use by process N (ycli sync --watch); close it or wait".
+        return CLIError(e.description, code: .storeLocked)
     default:
         return CLIError("\(path): \(e.description)")
     }
@@ -166,12 +168,12 @@ func stateVectorText(_ sv: StateVector) -> String {
 
 // MARK: - init
 
-struct StoreInit: ParsableCommand {
+struct StoreInit: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "init",
         abstract: "Create a new, empty store.",
         discussion: """
-        STORE must not exist yet. The store remembers its client id (random unless --client-id is given) and its root text (--text, default 'codemirror'); later commands use both.
+        STORE must not exist yet. The store remembers its client id (random unless --client-id is given) and its root text (--text, default 'codemirror'); later commands use both. --json prints {"store", "clientID", "rootText"}.
         """
     )
 
@@ -179,6 +181,9 @@ struct StoreInit: ParsableCommand {
 
     @Option(name: .customLong("client-id"), help: ArgumentHelp("Client id of this replica, 1...4294967295 (a uint32, as Yjs uses; random when omitted).", valueName: "N"))
     var clientID: UInt64?
+
+    @Flag(help: "Print a JSON object.")
+    var json = false
 
     func validate() throws {
         if let clientID, clientID == 0 || clientID > UInt64(UInt32.max) { throw ValidationError("--client-id must be between 1 and 4294967295") }
@@ -200,13 +205,17 @@ struct StoreInit: ParsableCommand {
         try journalCall(path) { () throws(JournalError) in try replica.journal.setMeta(StoreMeta.rootText, name) }
         let id = (try? replica.journal.meta(StoreMeta.clientID)).flatMap { $0.flatMap { ClientID($0) } } ?? replica.doc.clientID
         replica.journal.close()
-        Console.out("created \(path) (client id \(id), root text '\(name)')\n")
+        if json {
+            Console.out(JSON.object([("store", .string(path)), ("clientID", .uint(id)), ("rootText", .string(name))]).rendered() + "\n")
+        } else {
+            Console.out("created \(path) (client id \(id), root text '\(name)')\n")
+        }
     }
 }
 
 // MARK: - cat
 
-struct StoreCat: ParsableCommand {
+struct StoreCat: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "cat",
         abstract: "Print the text of a store.",
@@ -239,7 +248,7 @@ struct StoreCat: ParsableCommand {
 
 // MARK: - status
 
-struct StoreStatus: ParsableCommand {
+struct StoreStatus: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show a store's client id, state vector, journal figures and health.",
@@ -324,7 +333,7 @@ struct StoreStatus: ParsableCommand {
 
 // MARK: - log
 
-struct StoreLog: ParsableCommand {
+struct StoreLog: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "List the journal's rows: seq, time, origin and sizes.",
@@ -397,14 +406,19 @@ func entryTable(_ entries: [JournalEntryInfo], names: [Int64: [String]]) -> Stri
 
 // MARK: - compact
 
-struct StoreCompact: ParsableCommand {
+struct StoreCompact: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "compact",
         abstract: "Merge the journal's tail into a new snapshot now.",
-        discussion: "Content and state vector stay exactly the same; history is kept (rows are retained). Prints the seq the new snapshot covers."
+        discussion: """
+        Content and state vector stay exactly the same; history is kept (rows are retained). Prints the seq the new snapshot covers. --json prints {"compacted": Bool, "snapshotSeq": Int or null (nothing to compact)}.
+        """
     )
 
     @OptionGroup var options: StoreOptions
+
+    @Flag(help: "Print a JSON object.")
+    var json = false
 
     func run() throws {
         let s = try StoreSession.open(options, writing: true)
@@ -412,7 +426,9 @@ struct StoreCompact: ParsableCommand {
         let upto = try Progress.run("compacting \(s.path)") {
             try journalCall(s.path) { () throws(JournalError) in try s.journal.compact(document: s.doc) }
         }
-        if let upto {
+        if json {
+            Console.out(JSON.object([("compacted", .bool(upto != nil)), ("snapshotSeq", upto.map { .int($0) } ?? .null)]).rendered() + "\n")
+        } else if let upto {
             Console.out("snapshot up to seq \(upto)\n")
         } else {
             Console.out("nothing to compact\n")

@@ -11,12 +11,12 @@ import Darwin
 
 // MARK: - insert
 
-struct StoreInsert: ParsableCommand {
+struct StoreInsert: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "insert",
         abstract: "Insert text at a position (in characters).",
         discussion: """
-        POS counts Unicode characters (code points) from the start: 0 inserts at the start, the text's length appends. A position past the end is an error and nothing is written. Put '--' before a TEXT that starts with '-'.
+        POS counts Unicode characters (code points) from the start: 0 inserts at the start, the text's length appends. A position past the end is an error and nothing is written. Put '--' before a TEXT that starts with '-'. --json prints {"inserted": Int (characters), "position": Int, "seq": Int (the new journal row) or null (nothing inserted)}.
         """
     )
 
@@ -28,6 +28,9 @@ struct StoreInsert: ParsableCommand {
     @Argument(help: ArgumentHelp("The text to insert.", valueName: "TEXT"))
     var text: String
 
+    @Flag(help: "Print a JSON object.")
+    var json = false
+
     func validate() throws {
         if position < 0 { throw ValidationError("POS must not be negative") }
     }
@@ -38,25 +41,34 @@ struct StoreInsert: ParsableCommand {
         let length = s.text.codePointCount
         try CodePoints.check(position: position, length: length)
         if text.isEmpty {
-            Console.out("nothing to insert\n")
+            Console.out(json ? editJSON([("inserted", .int(0)), ("position", .int(position))], seq: nil) : "nothing to insert\n")
             return
         }
         let seq = try s.edit(origin: "insert") { doc in
             try doc.getText(s.textName).insert(atCodePoint: position, text)
         }
-        Console.out("inserted \(plural(CodePoints.count(text), "character")) at \(position)\(seqSuffix(seq))\n")
+        let count = CodePoints.count(text)
+        Console.out(json ? editJSON([("inserted", .int(count)), ("position", .int(position))], seq: seq)
+                         : "inserted \(plural(count, "character")) at \(position)\(seqSuffix(seq))\n")
     }
 }
 
 func seqSuffix(_ seq: Int64?) -> String { seq.map { " (seq \($0))" } ?? "" }
 
+/// An edit's `--json` line: `fields`, then "seq" (the new journal row, or null: nothing changed).
+func editJSON(_ fields: [(String, JSON)], seq: Int64?) -> String {
+    JSON.object(fields + [("seq", seq.map { .int($0) } ?? .null)]).rendered() + "\n"
+}
+
 // MARK: - delete
 
-struct StoreDelete: ParsableCommand {
+struct StoreDelete: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Delete characters at a position.",
-        discussion: "POS and COUNT count Unicode characters (code points). A range that does not fit the text is an error and nothing is written."
+        discussion: """
+        POS and COUNT count Unicode characters (code points). A range that does not fit the text is an error and nothing is written. --json prints {"deleted": Int (characters), "position": Int, "seq": Int or null (nothing deleted)}.
+        """
     )
 
     @OptionGroup var options: StoreOptions
@@ -66,6 +78,9 @@ struct StoreDelete: ParsableCommand {
 
     @Argument(help: ArgumentHelp("How many characters to delete.", valueName: "COUNT"))
     var count: Int
+
+    @Flag(help: "Print a JSON object.")
+    var json = false
 
     func validate() throws {
         if position < 0 { throw ValidationError("POS must not be negative") }
@@ -78,13 +93,14 @@ struct StoreDelete: ParsableCommand {
         let length = s.text.codePointCount
         try CodePoints.check(position: position, count: count, length: length)
         if count == 0 {
-            Console.out("nothing to delete\n")
+            Console.out(json ? editJSON([("deleted", .int(0)), ("position", .int(position))], seq: nil) : "nothing to delete\n")
             return
         }
         let seq = try s.edit(origin: "delete") { doc in
             try doc.getText(s.textName).delete(atCodePoint: position, count: count)
         }
-        Console.out("deleted \(plural(count, "character")) at \(position)\(seqSuffix(seq))\n")
+        Console.out(json ? editJSON([("deleted", .int(count)), ("position", .int(position))], seq: seq)
+                         : "deleted \(plural(count, "character")) at \(position)\(seqSuffix(seq))\n")
     }
 }
 
@@ -98,6 +114,13 @@ func replaceSummary(_ hunks: [TextDiff.Hunk]) -> String {
     return "\(plural(hunks.count, "change")): \(plural(deleted, "character")) deleted, \(inserted) inserted"
 }
 
+/// What a replacement changed, as JSON fields: "changes" (hunks), "deleted" and "inserted" (characters).
+func replaceFields(_ hunks: [TextDiff.Hunk]) -> [(String, JSON)] {
+    [("changes", .int(hunks.count)),
+     ("deleted", .int(hunks.reduce(0) { $0 + $1.oldRange.count })),
+     ("inserted", .int(hunks.reduce(0) { $0 + $1.newRange.count }))]
+}
+
 /// Replaces the session's text with `content` by a minimal diff, as one journaled edit.
 func writeContent(_ s: StoreSession, _ content: String, origin: String) throws -> (hunks: [TextDiff.Hunk], seq: Int64?) {
     var hunks: [TextDiff.Hunk] = []
@@ -109,12 +132,12 @@ func writeContent(_ s: StoreSession, _ content: String, origin: String) throws -
     return (hunks, seq)
 }
 
-struct StoreWrite: ParsableCommand {
+struct StoreWrite: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "write",
         abstract: "Replace the text with the content of a file (or standard input), by a minimal diff.",
         discussion: """
-        Only the characters that differ are deleted and inserted (a character diff: common prefix and suffix, then Myers' algorithm on the middle), so edits made concurrently elsewhere in the text survive a merge. The file must be UTF-8; it is read completely before the store is touched.
+        Only the characters that differ are deleted and inserted (a character diff: common prefix and suffix, then Myers' algorithm on the middle), so edits made concurrently elsewhere in the text survive a merge. The file must be UTF-8; it is read completely before the store is touched. --json prints {"changes": Int (changed ranges), "deleted": Int, "inserted": Int (characters), "seq": Int or null (no change)}.
         """
     )
 
@@ -123,28 +146,34 @@ struct StoreWrite: ParsableCommand {
     @Argument(help: ArgumentHelp("The new content; '-' or nothing reads standard input.", valueName: "FILE"))
     var file: String = "-"
 
+    @Flag(help: "Print a JSON object.")
+    var json = false
+
     func run() throws {
         let bytes = try readInput(file)
         let content = try CodePoints.text(bytes, source: displayName(file))
         let s = try StoreSession.open(options, writing: true)
         defer { s.close() }
         let (hunks, seq) = try writeContent(s, content, origin: "write")
-        Console.out(replaceSummary(hunks) + seqSuffix(seq) + "\n")
+        Console.out(json ? editJSON(replaceFields(hunks), seq: seq) : replaceSummary(hunks) + seqSuffix(seq) + "\n")
     }
 }
 
 // MARK: - edit
 
-struct StoreEdit: ParsableCommand {
+struct StoreEdit: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "edit",
         abstract: "Edit the text in $EDITOR, then write it back by a minimal diff.",
         discussion: """
-        The text goes to a temporary file opened with $VISUAL, else $EDITOR, else vi (run through /bin/sh, so the variable may hold arguments). Nothing is written when the editor fails or the file is unchanged. If the store changed while the editor was open, your changes are merged with those (as a concurrent edit).
+        The text goes to a temporary file opened with $VISUAL, else $EDITOR, else vi (run through /bin/sh, so the variable may hold arguments). Nothing is written when the editor fails or the file is unchanged. If the store changed while the editor was open, your changes are merged with those (as a concurrent edit). --json prints {"changes", "deleted", "inserted", "seq" (as 'ycli write --json'), "merged": Bool (the store had changed meanwhile)}.
         """
     )
 
     @OptionGroup var options: StoreOptions
+
+    @Flag(help: "Print a JSON object.")
+    var json = false
 
     func run() throws {
         // Read the text, then let go of the store while the editor runs.
@@ -160,7 +189,7 @@ struct StoreEdit: ParsableCommand {
         }
         let edited = try runEditor(on: base)
         if edited == base {
-            Console.out("no change\n")
+            Console.out(json ? editJSON(replaceFields([]) + [("merged", .bool(false))], seq: nil) : "no change\n")
             return
         }
 
@@ -170,7 +199,8 @@ struct StoreEdit: ParsableCommand {
         defer { s.close() }
         if s.text.string == base {
             let (hunks, seq) = try writeContent(s, edited, origin: "edit")
-            Console.out(replaceSummary(hunks) + seqSuffix(seq) + "\n")
+            Console.out(json ? editJSON(replaceFields(hunks) + [("merged", .bool(false))], seq: seq)
+                             : replaceSummary(hunks) + seqSuffix(seq) + "\n")
             return
         }
         // The store changed meanwhile: diff against what was edited, in a copy of that state
@@ -186,7 +216,8 @@ struct StoreEdit: ParsableCommand {
         let update = scratch.encodeStateAsUpdate(since: before)
         let seq = try s.apply(update, origin: "edit (merged)")
         try s.compactIfNeeded()
-        Console.out(replaceSummary(hunks) + seqSuffix(seq) + "; the store had changed meanwhile: merged\n")
+        Console.out(json ? editJSON(replaceFields(hunks) + [("merged", .bool(true))], seq: seq)
+                         : replaceSummary(hunks) + seqSuffix(seq) + "; the store had changed meanwhile: merged\n")
     }
 
     /// Writes `text` to a temporary file, runs the editor on it, returns the file's new content.

@@ -8,7 +8,7 @@ import Sync
 
 // MARK: - sync --via-file
 
-struct StoreSync: AsyncParsableCommand {
+struct StoreSync: AsyncParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Sync a store with a server (ycli sync STORE URL) or through a carried folder (--via-file DIR).",

@@ -22,7 +22,7 @@ func decodeUpdate(_ bytes: [UInt8], file: String) throws -> DecodedUpdate {
 func displayName(_ path: String) -> String { path == "-" ? "<stdin>" : path }
 
 extension UpdateCommand {
-    struct Apply: ParsableCommand {
+    struct Apply: ParsableCommand, JSONReporting {
         static let configuration = CommandConfiguration(
             abstract: "Apply updates, in the given order, to an empty document and print a root text.",
             discussion: """
@@ -72,7 +72,7 @@ extension UpdateCommand {
         }
     }
 
-    struct Inspect: ParsableCommand {
+    struct Inspect: ParsableCommand, JSONReporting {
         static let configuration = CommandConfiguration(
             abstract: "Show the decoded structs and delete set of an update.",
             discussion: """
@@ -97,14 +97,19 @@ extension UpdateCommand {
         }
     }
 
-    struct Merge: ParsableCommand {
+    struct Merge: ParsableCommand, JSONReporting {
         static let configuration = CommandConfiguration(
             abstract: "Merge updates into one update (as Y.mergeUpdates).",
-            discussion: "Files are raw v1 updates; '-' reads standard input, '-o -' writes standard output."
+            discussion: """
+            Files are raw v1 updates; '-' reads standard input, '-o -' writes standard output. Prints nothing; --json prints {"output": OUT, "bytes": Int, "inputs": Int (files merged)} (with '-o -' standard output carries the update alone).
+            """
         )
 
         @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the merged update.", valueName: "OUT"))
         var output: String
+
+        @Flag(help: "Report the file written as a JSON object.")
+        var json = false
 
         @Argument(help: ArgumentHelp("Update files (v1); '-' = standard input.", valueName: "FILE"))
         var files: [String]
@@ -125,13 +130,16 @@ extension UpdateCommand {
                 throw CLIError("cannot merge: \(error)")
             }
             try writeOutput(merged, to: output)
+            if json && output != "-" { Console.out(outputJSON(output, bytes: merged.count, [("inputs", .int(files.count))])) }
         }
     }
 
-    struct Diff: ParsableCommand {
+    struct Diff: ParsableCommand, JSONReporting {
         static let configuration = CommandConfiguration(
             abstract: "Write the part of an update that a state vector does not cover (as Y.diffUpdate).",
-            discussion: "SVFILE holds an encoded state vector (as written by 'ycli update state-vector')."
+            discussion: """
+            SVFILE holds an encoded state vector (as written by 'ycli update state-vector'). Prints nothing; --json prints {"output": OUT, "bytes": Int} (with '-o -' standard output carries the update alone).
+            """
         )
 
         @Option(name: .customLong("state-vector"), help: ArgumentHelp("Encoded state vector file; '-' = standard input.", valueName: "SVFILE"))
@@ -139,6 +147,9 @@ extension UpdateCommand {
 
         @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the diff update.", valueName: "OUT"))
         var output: String
+
+        @Flag(help: "Report the file written as a JSON object.")
+        var json = false
 
         @Argument(help: ArgumentHelp("Update file (v1); '-' = standard input.", valueName: "FILE"))
         var file: String
@@ -165,10 +176,11 @@ extension UpdateCommand {
                 throw CLIError("\(displayName(file)): cannot diff: \(error)")
             }
             try writeOutput(result, to: output)
+            if json && output != "-" { Console.out(outputJSON(output, bytes: result.count)) }
         }
     }
 
-    struct StateVectorOf: ParsableCommand {
+    struct StateVectorOf: ParsableCommand, JSONReporting {
         static let configuration = CommandConfiguration(
             commandName: "state-vector",
             abstract: "Write the encoded state vector of an update (as Y.encodeStateVectorFromUpdate).",
@@ -186,6 +198,7 @@ extension UpdateCommand {
 
         func validate() throws {
             if output == nil && !json { throw ValidationError("give -o OUT (or --json)") }
+            if output == "-" && json { throw ValidationError("--json prints to standard output: give -o a file, or leave -o out") }
         }
 
         func run() throws {
