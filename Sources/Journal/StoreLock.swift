@@ -44,6 +44,9 @@ final class StoreLock {
 
     deinit { release() }
 
+    /// How many 1 ms looks a lock held by a holder with no name gets before `.locked`.
+    static let unnamedHolderRetries = 100
+
     /// The lock file of the store at `storePath`.
     static func lockPath(for storePath: String) -> String { storePath + ".lock" }
 
@@ -54,10 +57,20 @@ final class StoreLock {
         if fd < 0 {
             throw .invalidArgument("cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))")
         }
+        var unnamedWaits = 0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let err = errno
             if err == EINTR { continue }
             let holder = err == EWOULDBLOCK ? readHolder(fd) : nil
+            // An empty lock file is a passing state: a holder between taking the lock and writing
+            // its name, or one that released while a child this process was spawning still had a
+            // copy of its descriptor (fork copies descriptors; exec closes them). Both end within
+            // a moment, so look again, for at most about 100 ms, before naming no one.
+            if err == EWOULDBLOCK, holder == nil, unnamedWaits < Self.unnamedHolderRetries {
+                unnamedWaits += 1
+                usleep(1_000)
+                continue
+            }
             close(fd)
             if err == EWOULDBLOCK { throw .locked(path: storePath, holder: holder ?? StoreLockHolder(pid: nil, command: "")) }
             throw .invalidArgument("cannot lock \(lockPath): \(String(cString: strerror(err)))")
