@@ -1,7 +1,8 @@
 import CRDT
 import Testing
+import TestSupport
 
-@Suite struct DeleteSetDifferenceTests {
+@Suite(.ownThread, .ownThread) struct DeleteSetDifferenceTests {
     func ds(_ c: [ClientID: [(Clock, Clock)]]) -> DeleteSet {
         var d = DeleteSet()
         for (client, rs) in c { for (clock, len) in rs { d.add(client: client, clock: clock, length: len) } }

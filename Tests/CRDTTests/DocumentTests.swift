@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import CRDT
 
 private func hex(_ s: String) -> [UInt8] {
@@ -21,7 +22,7 @@ private final class Recorder {
     init(_ doc: YDoc) { doc.observeUpdate { [unowned self] in self.updates.append($0.update) } }
 }
 
-@Suite struct DocumentWorkedExamples {
+@Suite(.ownThread, .ownThread) struct DocumentWorkedExamples {
     @Test func e1InsertAndE3Delete() throws {
         let doc = YDoc(clientID: 1)
         let rec = Recorder(doc)

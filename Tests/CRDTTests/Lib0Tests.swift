@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import CRDT
 
 // Every table value of spec sections 1.1-1.6, both ways, plus the JSON text helpers.
@@ -20,7 +21,7 @@ fileprivate func readAny(_ b: [UInt8]) throws(DecodingError) -> YAny {
     return v
 }
 
-@Suite struct Lib0Tests {
+@Suite(.ownThread, .ownThread) struct Lib0Tests {
     // MARK: 1.1 var-uint
 
     static let varUInts: [(UInt64, String)] = [

@@ -103,7 +103,7 @@ func describe(_ updates: [[UInt8]]) -> String {
 
 // MARK: - tests
 
-@Suite("pycrdt oracle", .serialized)
+@Suite("pycrdt oracle", .serialized, .ownThread)
 struct PycrdtOracleTests {
 
     // MARK: a. single client, byte-identical updates

@@ -59,7 +59,7 @@ private func mutated(_ text: String, _ rng: inout SeededRandom, _ alphabet: [Uni
     return String(v)
 }
 
-@Suite("TextDiff and YText.replace")
+@Suite("TextDiff and YText.replace", .ownThread)
 struct TextDiffTests {
     static let seeds = TestEnvironment.seeds(base: 40, salt: 7_000)
 

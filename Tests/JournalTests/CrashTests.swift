@@ -8,7 +8,7 @@ import Testing
 /// each committed seq; it is killed with SIGKILL at random moments. After every kill, each seq
 /// it printed must be in the store, with its content, and the store must open, load and check
 /// clean. Outcomes are deterministic; only where the kill lands varies.
-@Suite(.serialized) struct CrashTests {
+@Suite(.serialized, .ownThread) struct CrashTests {
     /// Runs `rounds` worker lives on one store; returns how many seqs were acknowledged. The
     /// worker is a `ChildProcess`: its output is read off the cooperative pool, every wait is async.
     func crashRounds(seed: UInt64, rounds: Int, workerArgs: [String], retainHistory: Bool) async throws -> Int {

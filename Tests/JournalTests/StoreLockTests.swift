@@ -6,7 +6,7 @@ import TestSupport
 
 /// The single-writer rule: a writing open holds `STORE.lock` until close; a second writer (in
 /// this process or another) fails at once with `.locked` naming the holder.
-@Suite(.serialized) struct StoreLockTests {
+@Suite(.serialized, .ownThread) struct StoreLockTests {
     @Test func sentenceNamesTheHolder() {
         let e = JournalError.locked(path: "notes.ystore", holder: StoreLockHolder(pid: 1234, command: "ycli sync --watch"))
         #expect(e.description == "store notes.ystore is in use by process 1234 (ycli sync --watch); close it or wait")

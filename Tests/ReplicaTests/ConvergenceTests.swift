@@ -11,7 +11,7 @@ import TestSupport
 /// connections, and (lossy profile) dropped, duplicated and reordered frames. After healing and
 /// quiescence every replica must hold the same content and state vector.
 /// `YSYNC_SOAK=N` runs N times as many seeds; `YSYNC_SEED=S` replays one.
-@Suite("Replica convergence", .serialized)
+@Suite("Replica convergence", .serialized, .ownThread)
 struct ConvergenceTests {
     static let seeds = TestEnvironment.seeds(base: 6, salt: 0x5EED_0000)
 

@@ -15,7 +15,7 @@ import TraceKit
 /// the transaction did not see, and the trace's positions would then point elsewhere. At the end
 /// the replicas are connected in a star over in-memory sessions and must all converge to
 /// `endContent`.
-@Suite("Concurrent traces", .serialized)
+@Suite("Concurrent traces", .serialized, .ownThread)
 struct TraceReplayTests {
     @Test("replay ends with endContent on every replica", arguments: ["friendsforever", "clownschool"])
     func replay(name: String) async throws {

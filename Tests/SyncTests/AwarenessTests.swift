@@ -5,7 +5,7 @@ import TestSupport
 
 private func h(_ s: String) -> [UInt8] { Hex.decode(s.replacingOccurrences(of: " ", with: ""))! }
 
-@Suite struct AwarenessTests {
+@Suite(.ownThread) struct AwarenessTests {
     @Test func goldenAgainstPycrdt() throws {
         let py = try PycrdtPeer(clientID: 1)
         defer { py.close() }

@@ -5,7 +5,7 @@ import TestSupport
 
 private func h(_ s: String) -> [UInt8] { Hex.decode(s.replacingOccurrences(of: " ", with: ""))! }
 
-@Suite struct MessageCodecTests {
+@Suite(.ownThread) struct MessageCodecTests {
     // Spec §7 examples, byte for byte.
     static let p1 = "00 00 03 01 01 03"
     static let p2 = "00 00 01 00"

@@ -5,7 +5,7 @@ import TestSupport
 
 /// `SyncSession.Options.reliableDelivery`: later step 2s carry only what the peer lacks beyond
 /// what was sent to it.
-@Suite struct ReliableDeletesTests {
+@Suite(.ownThread) struct ReliableDeletesTests {
     /// A document with text "abcdefgh" and two deleted ranges, and a session that answered the
     /// peer's first step 1 (so the peer has seen those deletes).
     static func answered(reliable: Bool) throws -> (YDoc, SyncSession) {

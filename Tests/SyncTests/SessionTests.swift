@@ -54,7 +54,7 @@ struct Simulation {
     }
 }
 
-@Suite struct SessionTests {
+@Suite(.ownThread) struct SessionTests {
     @Test func handshakeIsOneRoundTrip() throws {
         var sim = Simulation(seed: 1, profile: .perfect)
         try sim.a.doc.getText("t").insert(at: 0, "hello ")

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Export/import interop between a ycli store and pycrdt (yrs), through the bridge in
 /// Tests/TestSupport (it fails, never skips, when the Python venv is missing).
-@Suite("ycli store interop with pycrdt", .serialized)
+@Suite("ycli store interop with pycrdt", .serialized, .ownThread)
 struct StoreInteropTests {
     static let root = SharedTarget.text("codemirror")
 
