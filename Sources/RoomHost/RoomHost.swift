@@ -160,10 +160,18 @@ public actor RoomHost {
                 log(.error, "room \(key): could not load the content store's document: \(error); starting empty")
             }
         }
-        log(.info, "room \(key): loaded from \(source) (\(store.loadReport.rowsApplied) journal rows)")
+        log(.info, "room \(key): loaded from \(source)\(existed ? " (\(Self.describe(store.loadReport)))" : "")")
         // Write back only to rows that exist: the content store is the app's, rooms without a
         // row live in their journal only.
         return Room(name: key, store: store, contentID: record?.id, config: config.room, counters: counters, log: log)
+    }
+
+    /// What a load read: "a snapshot up to seq 120 and 3 rows after it", or "5 rows" when there
+    /// is no snapshot (compaction folds rows into one, so a room with content may have no rows).
+    static func describe(_ report: LoadReport) -> String {
+        let rows = report.rowsApplied == 1 ? "1 row" : "\(report.rowsApplied) rows"
+        guard let seq = report.snapshotSeq else { return rows }
+        return "a snapshot up to seq \(seq) and \(rows) after it"
     }
 
     // MARK: - Eviction and shutdown

@@ -1,5 +1,6 @@
 import CRDT
 import Foundation
+import Journal
 import Replica
 import RoomHost
 import Sync
@@ -24,6 +25,27 @@ import TestSupport
         let other = try await host.acquire("other")
         #expect(other !== r1)
         #expect(await host.loadedRooms == ["lazy", "other"])
+        await host.shutdown()
+    }
+
+    /// A room whose rows were folded into a snapshot says so instead of "0 journal rows".
+    @Test func theLoadLineNamesTheSnapshot() async throws {
+        let dir = TempDir()
+        let log = LogRecorder()
+        let host = try makeHost(dir, log: log)
+        try FileManager.default.createDirectory(atPath: dir.roomsDirectory, withIntermediateDirectories: true)
+        let store = try JournaledDocument.open(path: dir.roomsDirectory + "/snap.ysync", create: true)
+        _ = try store.edit { doc in try doc.getText("t").insert(at: 0, "kept in a snapshot") }
+        _ = try store.journal.compact()
+        _ = try store.edit { doc in try doc.getText("t").insert(at: 0, "> ") }
+        store.close()
+        let room = try await host.acquire("snap")
+        #expect(await room.text("t") == "> kept in a snapshot")
+        let line = log.lines(at: .info).first { $0.contains("room snap: loaded") }
+        #expect(line?.hasPrefix("room snap: loaded from journal (a snapshot up to seq ") == true, "\(line ?? "no line")")
+        #expect(line?.hasSuffix(" and 1 row after it)") == true, "\(line ?? "no line")")
+        _ = try await host.acquire("fresh")
+        #expect(log.lines(at: .info).contains("room fresh: loaded from empty"))
         await host.shutdown()
     }
 
