@@ -55,7 +55,13 @@ final class StoreLock {
         let lockPath = lockPath(for: storePath)
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 {
-            throw .invalidArgument("cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))")
+            let err = errno
+            if err == ENOENT {
+                // The store's folder is missing: say that, not which side file we tried first.
+                let parent = storePath.lastIndex(of: "/").map { String(storePath[..<$0]) } ?? "."
+                throw .invalidArgument("cannot open \(storePath): there is no directory \(parent.isEmpty ? "/" : parent)")
+            }
+            throw .invalidArgument("cannot open the lock file \(lockPath): \(String(cString: strerror(err)))")
         }
         var unnamedWaits = 0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {

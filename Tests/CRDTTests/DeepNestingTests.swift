@@ -5,7 +5,7 @@ import TestSupport
 /// Nesting as deep as a hostile peer likes: deleting and collecting it must not overflow the
 /// stack (an update of ~75,000 nested maps crashed the server before; these run 100,000 deep on
 /// the test runner's pool threads, whose stacks are as small as the server's).
-@Suite(.ownThread, .ownThread) struct DeepNestingTests {
+@Suite(.ownThread) struct DeepNestingTests {
     static let depth = 100_000
 
     /// A document whose root map holds `depth` maps (or arrays) nested in each other, as an update.

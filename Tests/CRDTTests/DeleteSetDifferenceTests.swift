@@ -2,7 +2,7 @@ import CRDT
 import Testing
 import TestSupport
 
-@Suite(.ownThread, .ownThread) struct DeleteSetDifferenceTests {
+@Suite(.ownThread) struct DeleteSetDifferenceTests {
     func ds(_ c: [ClientID: [(Clock, Clock)]]) -> DeleteSet {
         var d = DeleteSet()
         for (client, rs) in c { for (clock, len) in rs { d.add(client: client, clock: clock, length: len) } }

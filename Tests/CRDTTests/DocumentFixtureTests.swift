@@ -4,7 +4,7 @@ import TestSupport
 @testable import CRDT
 
 /// The recorded Yjs documents, applied to a real document (not just decoded).
-@Suite(.ownThread, .ownThread) struct DocumentFixtureTests {
+@Suite(.ownThread) struct DocumentFixtureTests {
     struct FuzzEntry: Decodable {
         let v1: String
         let v1_gc: String

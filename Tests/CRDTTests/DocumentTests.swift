@@ -22,7 +22,7 @@ private final class Recorder {
     init(_ doc: YDoc) { doc.observeUpdate { [unowned self] in self.updates.append($0.update) } }
 }
 
-@Suite(.ownThread, .ownThread) struct DocumentWorkedExamples {
+@Suite(.ownThread) struct DocumentWorkedExamples {
     @Test func e1InsertAndE3Delete() throws {
         let doc = YDoc(clientID: 1)
         let rec = Recorder(doc)

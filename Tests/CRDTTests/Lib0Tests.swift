@@ -21,7 +21,7 @@ fileprivate func readAny(_ b: [UInt8]) throws(DecodingError) -> YAny {
     return v
 }
 
-@Suite(.ownThread, .ownThread) struct Lib0Tests {
+@Suite(.ownThread) struct Lib0Tests {
     // MARK: 1.1 var-uint
 
     static let varUInts: [(UInt64, String)] = [

@@ -39,7 +39,7 @@ fileprivate func pieces(_ u: DecodedUpdate, size: Int) -> [DecodedUpdate] {
     return out
 }
 
-@Suite(.ownThread, .ownThread) struct UpdateAlgebraTests {
+@Suite(.ownThread) struct UpdateAlgebraTests {
     // MARK: worked examples
 
     @Test func e12() throws {

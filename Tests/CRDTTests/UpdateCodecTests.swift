@@ -85,7 +85,7 @@ fileprivate func item(_ u: DecodedUpdate, _ group: Int, _ index: Int) -> ItemStr
     return it
 }
 
-@Suite(.ownThread, .ownThread) struct UpdateCodecTests {
+@Suite(.ownThread) struct UpdateCodecTests {
     /// Section 3.9, 4 and 10 of the spec, Yjs bytes (and yrs bytes where they differ).
     static let workedExamples: [(String, String)] = [
         ("E1", "01 01 01 00 04 01 04 74 65 78 74 03 61 62 63 00"),

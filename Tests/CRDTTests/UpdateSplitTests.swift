@@ -4,7 +4,7 @@ import TestSupport
 
 /// `Updates.split`: pieces under the limit that, applied in order or shuffled, give the document
 /// the whole update gives.
-@Suite(.ownThread, .ownThread) struct UpdateSplitTests {
+@Suite(.ownThread) struct UpdateSplitTests {
     /// A document of several clients with texts (astral characters included), maps, arrays,
     /// binaries and deletes, edited at random.
     private func randomState(seed: UInt64, edits: Int) throws -> [UInt8] {

@@ -2,7 +2,7 @@
 import TestSupport
 import Testing
 
-@Suite(.ownThread, .ownThread) struct CRC32Tests {
+@Suite(.ownThread) struct CRC32Tests {
     @Test func knownVectors() {
         #expect(CRC32.checksum([]) == 0)
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
@@ -25,7 +25,7 @@ import Testing
     }
 }
 
-@Suite(.ownThread, .ownThread) struct LZ4Tests {
+@Suite(.ownThread) struct LZ4Tests {
     @Test func roundTripCompressible() throws {
         let raw = Array(String(repeating: "the quick brown fox ", count: 200).utf8)
         let block = try #require(LZ4Block.compress(raw))

@@ -3,7 +3,7 @@ import CRDT
 import TestSupport
 import Testing
 
-@Suite(.ownThread, .ownThread) struct CompactionTests {
+@Suite(.ownThread) struct CompactionTests {
     @Test(arguments: [true, false])
     func compactionPreservesContentExactly(retain: Bool) throws {
         var rng = SeededRandom(seed: 42)

@@ -6,7 +6,7 @@ import Testing
 
 /// Damage of every kind: the store still opens, loads everything else, reports what is bad
 /// with a clear reason, `check` reports the same, `repair` moves it to quarantine.
-@Suite(.ownThread, .ownThread) struct CorruptionTests {
+@Suite(.ownThread) struct CorruptionTests {
     /// A closed store with `count` edits (one token each), compacted at `compactAt`.
     func makeStore(_ dir: TempDir, count: Int = 60, compactAt: [Int] = [], retain: Bool = true) throws -> [String] {
         let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true, options: manualOptions(retainHistory: retain))
@@ -212,7 +212,7 @@ import Testing
     }
 }
 
-@Suite(.ownThread, .ownThread) struct SalvageTests {
+@Suite(.ownThread) struct SalvageTests {
     /// Random bytes flipped anywhere past the first page of the file (seeded): opening either
     /// fails with a typed error or works; then load and check never throw, and repair leaves a
     /// healthy store that still opens and loads.

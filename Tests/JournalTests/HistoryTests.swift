@@ -3,7 +3,7 @@ import CRDT
 import TestSupport
 import Testing
 
-@Suite(.ownThread, .ownThread) struct HistoryTests {
+@Suite(.ownThread) struct HistoryTests {
     /// Every seq's document equals what the editor saw right after that edit, across snapshots
     /// (the newest snapshot at or before the seq is used) and with one of them damaged.
     @Test func documentAtEverySeq() throws {

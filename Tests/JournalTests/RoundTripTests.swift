@@ -3,7 +3,7 @@ import CRDT
 import TestSupport
 import Testing
 
-@Suite(.ownThread, .ownThread) struct RoundTripTests {
+@Suite(.ownThread) struct RoundTripTests {
     /// Random local edits and remote updates, reopened several times: the reloaded document
     /// equals the one that was edited (content and state vector), and keeps its client id.
     @Test(arguments: TestEnvironment.seeds(base: 6, salt: 100))

@@ -3,7 +3,7 @@ import CSQLite
 import Testing
 import TestSupport
 
-@Suite(.ownThread, .ownThread) struct SQLiteLayerTests {
+@Suite(.ownThread) struct SQLiteLayerTests {
     @Test func bindAndReadEveryType() throws {
         let dir = TempDir()
         let db = try SQLiteConnection(path: dir.file("t.db"), mode: .readWriteCreate)

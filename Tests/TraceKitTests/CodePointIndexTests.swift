@@ -7,7 +7,7 @@ func referenceUTF16Offset(_ scalars: [Unicode.Scalar], _ p: Int) -> Int {
     scalars[0..<p].reduce(0) { $0 + ($1.value > 0xFFFF ? 2 : 1) }
 }
 
-@Suite(.ownThread, .ownThread) struct CodePointIndexTests {
+@Suite(.ownThread) struct CodePointIndexTests {
     @Test func emptyAndBMPOnly() throws {
         var index = CodePointIndex()
         #expect(index.count == 0 && index.utf16Count == 0)

@@ -16,7 +16,7 @@ let astralTraceJSON = #"""
  ]}
 """#
 
-@Suite(.ownThread, .ownThread) struct TraceParsingTests {
+@Suite(.ownThread) struct TraceParsingTests {
     @Test func parsesPatchesAndCounts() throws {
         let trace = try Trace.parse(json: Array(astralTraceJSON.utf8))
         #expect(trace.transactionCount == 4)
@@ -60,7 +60,7 @@ let astralTraceJSON = #"""
     }
 }
 
-@Suite(.ownThread, .ownThread) struct GzipTests {
+@Suite(.ownThread) struct GzipTests {
     @Test func roundTripAndDetection() throws {
         let text = Array(String(repeating: "hello gzip → 😀 ", count: 5000).utf8)
         let gz = try Gzip.compress(text)
@@ -106,7 +106,7 @@ let astralTraceJSON = #"""
     }
 }
 
-@Suite(.ownThread, .ownThread) struct SHA256Tests {
+@Suite(.ownThread) struct SHA256Tests {
     @Test func knownVectors() {
         #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
@@ -128,7 +128,7 @@ let astralTraceJSON = #"""
     }
 }
 
-@Suite(.ownThread, .ownThread) struct CRDTReplayTests {
+@Suite(.ownThread) struct CRDTReplayTests {
     @Test func replayIntoYDocWithAstralCharacters() throws {
         let trace = try Trace.parse(json: Array(astralTraceJSON.utf8))
         let doc = YDoc(clientID: 1)
