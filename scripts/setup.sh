@@ -17,6 +17,10 @@ run() { "$@" >>"$LOG" 2>&1 || fail "$*"; }
 # ---- system packages -------------------------------------------------------------------------
 # zlib1g-dev: the CZlib system module (gzipped traces); on the Swift image already, checked anyway.
 APT_PKGS=(liblz4-dev libsqlite3-dev zlib1g-dev)
+# Real Yjs for the interop tests (Debian's packages; the npm registry is not reachable): Yjs 13.5,
+# y-websocket's provider and its dependencies, run with NODE_PATH=/usr/share/nodejs.
+APT_PKGS+=(node-yjs node-y-websocket node-y-protocols node-lib0 node-ws node-lodash-packages)
+command -v node >/dev/null 2>&1 || APT_PKGS+=(nodejs)
 PY="${YSYNC_SETUP_PYTHON:-python3}"
 # `python3 -m venv` needs ensurepip (Debian ships it separately, in python3-venv).
 if ! command -v "$PY" >/dev/null 2>&1; then
@@ -59,3 +63,5 @@ if ! cmp -s "$REQ" "$STAMP" 2>/dev/null; then
 fi
 "$VENV/bin/python" -c 'import pycrdt, loro, pycrdt.websocket, pycrdt.store' >>"$LOG" 2>&1 \
     || { rm -f "$STAMP"; fail "the venv at $VENV cannot import pycrdt/loro/pycrdt.websocket (re-run to reinstall)"; }
+NODE_PATH=/usr/share/nodejs node -e "require('yjs'); require('y-websocket'); require('ws')" >>"$LOG" 2>&1 \
+    || fail "node cannot load Debian's yjs/y-websocket/ws from /usr/share/nodejs (apt-get install node-yjs node-y-websocket node-ws)"

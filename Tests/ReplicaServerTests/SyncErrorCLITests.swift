@@ -117,7 +117,7 @@ struct SyncErrorCLITests {
 /// A store larger than the server's message limit syncs in pieces, both ways.
 @Suite("ycli sync of a large store", .serialized)
 struct LargeStoreSyncCLITests {
-    @Test("a store of ~600 KB syncs through a 64 KiB frame limit and reaches a fresh store; too big a message is explained")
+    @Test("a store of ~600 KB syncs through a 64 KiB frame limit and reaches a fresh store and a fresh Yjs client; too big a message is explained")
     func syncsInPieces() async throws {
         let dir = TempDir("ycli-large")
         let a = dir.file("a.ystore"), fresh = dir.file("fresh.ystore")
@@ -147,5 +147,20 @@ struct LargeStoreSyncCLITests {
         try await Ycli.ok(["init", fresh])
         try await Ycli.ok(["sync", fresh, url, "--timeout", "60"])
         #expect(try await Ycli.ok(["cat", fresh]).out == text)
+
+        // A fresh real Yjs client (y-websocket provider) gets all of it too, and its edit comes back.
+        let yjs = try ChildProcess.yjsPeer(["ws://127.0.0.1:\(port)/parties/main", "big", "--client-id", "4242"], label: "yjs client")
+        defer { yjs.stop() }
+        #expect(try await yjs.nextJSON()["ready"] as? Bool == true)
+        let length = try await yjs.command("wait-length codemirror \(text.utf16.count) 30")
+        #expect(length["ok"] as? Bool == true, "yjs client: \(length)")
+        #expect(try await yjs.command("text codemirror")["text"] as? String == text)
+        #expect(try await yjs.command("insert codemirror 0 \(quoted("from yjs\n"))")["ok"] as? Bool == true)
+        #expect(try await yjs.command("quit")["bye"] as? Bool == true)
+        try await eventually("the server has the Yjs edit") {
+            try await httpRequest(port: port, "GET", "/parties/main/big/text").text == "from yjs\n" + text
+        }
+        try await Ycli.ok(["sync", fresh, url, "--timeout", "60"])
+        #expect(try await Ycli.ok(["cat", fresh]).out == "from yjs\n" + text)
     }
 }

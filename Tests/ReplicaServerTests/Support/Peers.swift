@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 
-// The child processes these tests start: the Python pycrdt-websocket peers in `peers/` and
+// The child processes these tests start: the Python pycrdt-websocket peers and the Yjs peer in `peers/` and
 // `ycli serve` (TestSupport's `ChildProcess`: lines on stdin, JSON lines on stdout).
 
 extension ChildProcess {
@@ -15,6 +15,19 @@ extension ChildProcess {
             throw TestFailure.failed("no Python at \(RepoData.python): run scripts/setup.sh (it installs pycrdt-websocket into .venv) or set YSYNC_PYTHON")
         }
         return try ChildProcess(executable: RepoData.python, arguments: [peerScript(script)] + args, label: label)
+    }
+}
+
+extension ChildProcess {
+    /// Starts `peers/yjs_client.js`: real Yjs and y-websocket from Debian's packages under node
+    /// (fails, never skips, when they are missing).
+    static func yjsPeer(_ args: [String], label: String) throws -> ChildProcess {
+        let node = ["/usr/bin/node", "/usr/local/bin/node"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let node, FileManager.default.fileExists(atPath: "/usr/share/nodejs/yjs") else {
+            throw TestFailure.failed("no node with Debian's node-yjs: run scripts/setup.sh (it installs node-yjs, node-y-websocket, node-ws)")
+        }
+        return try ChildProcess(executable: node, arguments: [peerScript("yjs_client.js")] + args,
+                                environment: ["NODE_PATH": "/usr/share/nodejs"], label: label)
     }
 }
 
