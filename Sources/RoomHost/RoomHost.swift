@@ -56,6 +56,9 @@ public actor RoomHost {
     private var idleSince: [String: ContinuousClock.Instant] = [:]
     private var sweeper: Task<Void, Never>?
     private var isShuttingDown = false
+    /// Rooms whose journal file this host created when it loaded them (by key): if nothing was
+    /// ever written when they unload, the file goes again (a read-only visit leaves no trace).
+    private var createdByLoad: Set<String> = []
     private let log: RoomLogger
 
     /// A host with no room loaded; creates `<dataDirectory>/rooms` (throws `.load` when it cannot).
@@ -68,9 +71,21 @@ public actor RoomHost {
         }
     }
 
-    /// The room named `name` (by id, or by slug through the content store), loaded if needed;
-    /// the caller holds a lease until `release`.
+    /// The room named `name` (by id, or by slug through the content store), loaded if needed
+    /// (created if it does not exist); the caller holds a lease until `release`.
     public func acquire(_ name: String) throws(RoomHostError) -> Room {
+        // Non-nil: with `create` a missing room is made.
+        try lease(name, create: true)!
+    }
+
+    /// Like `acquire`, but only a room that exists (loaded, in a journal file, or a row of the
+    /// content store): nil otherwise, and nothing is created. For reads, so that a request for
+    /// an unknown name leaves no file behind.
+    public func acquireExisting(_ name: String) throws(RoomHostError) -> Room? {
+        try lease(name, create: false)
+    }
+
+    private func lease(_ name: String, create: Bool) throws(RoomHostError) -> Room? {
         guard !isShuttingDown else { throw .shuttingDown }
         do { try RoomStorage.validate(name) } catch { throw .badName(error) }
         var record: ContentRecord?
@@ -85,9 +100,11 @@ public actor RoomHost {
         if let loaded = rooms[key] {
             room = loaded
         } else {
+            guard create || record != nil || storage.exists(key) else { return nil }
             if rooms.count >= config.room.limits.maxRooms {
                 throw .tooManyRooms(rooms.count)
             }
+            if !storage.exists(key) { createdByLoad.insert(key) }
             room = try load(key, record: record)
             rooms[key] = room
             counters.add("ysync_rooms_loaded_total")
@@ -106,6 +123,19 @@ public actor RoomHost {
             if rooms[room.name] === room { idleSince[room.name] = .now }
         } else {
             leases[lease] = n - 1
+        }
+    }
+
+    /// Runs `body` with the leased room if it exists (see `acquireExisting`), else with nil.
+    public nonisolated func withExistingRoom<R: Sendable>(_ name: String, _ body: (Room?) async throws -> R) async throws -> R {
+        guard let room = try await acquireExisting(name) else { return try await body(nil) }
+        do {
+            let r = try await body(room)
+            await release(room)
+            return r
+        } catch {
+            await release(room)
+            throw error
         }
     }
 
@@ -187,8 +217,12 @@ public actor RoomHost {
             idleSince[key] = nil
             // Closed while still in the table, so that nobody loads a second Room on the same
             // journal meanwhile; whoever leases it now finds it closed and is told to come back.
+            let neverWritten = await Self.neverWritten(room)
             await room.close(.goingAway, reason: "room unloaded")
-            if rooms[key] === room { rooms[key] = nil }
+            if rooms[key] === room {
+                rooms[key] = nil
+                removeIfUnused(key, neverWritten: neverWritten)
+            }
             counters.add("ysync_rooms_evicted_total")
             log(.debug, "room \(key): unloaded after being idle")
             n += 1
@@ -214,11 +248,27 @@ public actor RoomHost {
         sweeper?.cancel()
         sweeper = nil
         for key in rooms.keys.sorted() {
-            await rooms[key]?.close(.goingAway, reason: "server shutting down")
+            guard let room = rooms[key] else { continue }
+            let neverWritten = await Self.neverWritten(room)
+            await room.close(.goingAway, reason: "server shutting down")
+            removeIfUnused(key, neverWritten: neverWritten)
         }
         rooms.removeAll()
         leases.removeAll()
         idleSince.removeAll()
+    }
+
+    /// Whether nothing was ever stored in `room`: no journal row and an empty document.
+    private static func neverWritten(_ room: Room) async -> Bool {
+        guard let figures = await room.journalFigures(), figures.rows == 0 else { return false }
+        return await room.stateVector.isEmpty
+    }
+
+    /// Deletes the journal files of a closed room this host created, if it was never written.
+    private func removeIfUnused(_ key: String, neverWritten: Bool) {
+        guard createdByLoad.remove(key) != nil, neverWritten else { return }
+        storage.remove(key)
+        log(.debug, "room \(key): nothing was written; its journal file is gone")
     }
 
     /// Persists every loaded room (journal flush + compaction when due + content store).
@@ -246,6 +296,7 @@ public actor RoomHost {
         }
         var families: [MetricFamily] = [
             MetricFamily(name: "ysync_rooms", help: "Rooms loaded.", type: .gauge, value: Double(rooms.count)),
+            MetricFamily(name: "ysync_rooms_stored", help: "Rooms with a journal file in the data directory.", type: .gauge, value: Double(storage.storedCount())),
             MetricFamily(name: "ysync_connections", help: "Open WebSocket connections.", type: .gauge, value: Double(connections)),
             MetricFamily(name: "ysync_journal_rows", help: "Journal rows of the loaded rooms.", type: .gauge, value: Double(journalRows)),
             MetricFamily(name: "ysync_journal_bytes", help: "Stored journal bytes of the loaded rooms.", type: .gauge, value: Double(journalBytes)),

@@ -62,6 +62,18 @@ public struct RoomStorage: Sendable {
         FileManager.default.fileExists(atPath: path(for: room))
     }
 
+    /// Deletes `room`'s journal and SQLite's side files (missing ones are fine).
+    public func remove(_ room: String) {
+        let base = path(for: room)
+        for suffix in ["", "-wal", "-shm", "-journal", ".lock"] { try? FileManager.default.removeItem(atPath: base + suffix) }
+    }
+
+    /// How many rooms have a journal file (one directory listing).
+    public func storedCount() -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".ysync") }.count
+    }
+
     /// Creates `directory` (and its parents) if missing; throws Foundation's error when it cannot.
     public func createDirectory() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -46,6 +46,33 @@ struct ServeCLITests {
         #expect(try await Ycli.ok(["cat", c]).out == textA)
     }
 
+    @Test("a room name with CR/LF cannot forge a log line, in text and JSON logs")
+    func controlCharactersStayOnTheirLine() async throws {
+        let dir = TempDir("ysync-log-injection")
+        let forged = "2026-01-01T00:00:00+0000 error ysync: [forged] admin logged in"
+        let room = "evil\r\n" + forged + "\u{1B}[2J\u{2028}x"
+        let encoded = room.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        for format in ["text", "json"] {
+            let (server, port) = try await Ycli.serve(["--data", dir.file("server-\(format)"), "--log-format", format])
+            // A write creates (and so loads and logs) the room: an empty update.
+            let answer = try await httpRequest(port: port, "POST", "/parties/main/\(encoded)/update", body: Data([0, 0]))
+            #expect(answer.status == 200, "\(answer.text)")
+            #expect(try await server.signal(SIGTERM) == 0)
+            let lines = server.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(!lines.contains { $0.hasPrefix("2026-01-01") }, "\(format): \(server.stderr)")
+            #expect(!server.stderr.contains("\u{1B}") && !server.stderr.contains("\r"), "\(format): raw controls in the log")
+            // JSON keeps U+2028 as it is (valid JSON, as JSON.stringify writes it); text escapes it.
+            if format == "text" { #expect(!server.stderr.contains("\u{2028}")) }
+            let loadLine = lines.first { $0.contains("loaded from empty") }
+            #expect(loadLine?.contains(#"evil\r\n2026-01-01"#) == true, "\(format): \(server.stderr)")
+            if format == "json" {
+                for line in lines where !line.isEmpty {
+                    #expect((try? YAny.parseJSON(String(line))) != nil, "not one JSON object: \(line)")
+                }
+            }
+        }
+    }
+
     @Test("flags from the environment; tokens from ycli token; a wrong token fails with a clear message")
     func environmentAndTokens() async throws {
         let dir = TempDir("ysync-env")

@@ -49,6 +49,33 @@ import TestSupport
         await host.shutdown()
     }
 
+    /// Reads of unknown rooms create nothing; a room only visited leaves no file when it unloads.
+    @Test func unknownRoomsAreNotCreatedByReads() async throws {
+        let dir = TempDir()
+        let host = try makeHost(dir)
+        for i in 0..<300 { #expect(try await host.acquireExisting("ghost-\(i)") == nil) }
+        #expect(await host.loadedRooms.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.roomsDirectory).isEmpty)
+        #expect(await host.metrics().contains("ysync_rooms_stored 0"))
+
+        // Visited (as a WebSocket reader would) but never written: loaded, then gone on unload.
+        let visited = try await host.acquire("visited")
+        await host.release(visited)
+        let written = try await host.acquire("written")
+        #expect(try await written.applyUpdate(makeTextUpdate("kept")))
+        await host.release(written)
+        #expect(await host.evictIdle(olderThan: 0) == 2)
+        // (written.ysync.lock stays beside its store, as every store's lock file does.)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.roomsDirectory).filter { !$0.hasPrefix("written.") }.isEmpty)
+        #expect(await host.metrics().contains("ysync_rooms_stored 1"))
+        // A stored room is found by a read, with its content.
+        let again = try #require(try await host.acquireExisting("written"))
+        #expect(await again.text("t") == "kept")
+        await host.release(again)
+        await host.shutdown()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.roomsDirectory).filter { $0.hasSuffix(".ysync") } == ["written.ysync"])
+    }
+
     @Test func evictionWaitsForEveryLeaseThenReloadsFromTheJournal() async throws {
         let dir = TempDir()
         let host = try makeHost(dir)

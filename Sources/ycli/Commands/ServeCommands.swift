@@ -98,7 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
         let format = try setting(logFormat, "YSYNC_LOG_FORMAT", { $0 }, default: "text")
         guard format == "text" || format == "json" else { throw ValidationError("log format must be text or json") }
         var logger = Logger(label: "ysync") { label in
-            format == "json" ? JSONLineLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
+            format == "json" ? JSONLineLogHandler(label: label) as any LogHandler : TextLineLogHandler(label: label)
         }
         logger.logLevel = level
 
