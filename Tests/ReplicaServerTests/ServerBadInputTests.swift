@@ -100,4 +100,35 @@ struct ServerBadInputTests {
         #expect(try r.json()["error"] is String)
         await server.stop()
     }
+    @Test("100,000 nested maps, then a delete of the outermost, over HTTP and WebSocket: the server stays up and serves the room", .ownThread)
+    func deepNestingDoesNotKillTheServer() async throws {
+        let server = try await TestServer.start()
+        let author = YDoc(clientID: 77)
+        try author.transact {
+            var m = author.getMap("root").setMap("deep")
+            for _ in 0..<100_000 { m = m.setMap("next") }
+            m.set("bottom", .string("bottom"))
+        }
+        let nested = author.encodeStateAsUpdate()
+        let before = author.stateVector
+        author.getMap("root").delete("deep")
+        let deletion = author.encodeStateAsUpdate(since: before)
+        let posted = try await server.http("POST", "/parties/main/deep/update", body: Data(nested))
+        #expect(posted.status == 200, "\(posted.text)")
+        // A client joins (the server encodes the 100,000 levels for it), then the delete arrives.
+        let peer = try await WSPeer.connect(server.url("deep"), clientID: 78)
+        try await eventually("joined the deep room") { await peer.isSynced }
+        let deleted = try await server.http("POST", "/parties/main/deep/update", body: Data(deletion))
+        #expect(deleted.status == 200, "\(deleted.text)")
+        try await peer.insert("still alive")
+        try await eventually("the server has the peer's text") {
+            try await server.http("GET", "/parties/main/deep/text?name=t").text == "still alive"
+        }
+        #expect(try await server.http("GET", "/healthz").status == 200)
+        let state = try await server.http("GET", "/parties/main/deep/state").body
+        let reloaded = YDoc(clientID: 79)
+        try reloaded.applyUpdate(Array(state))
+        #expect(reloaded.getMap("root").get("deep") == nil)
+        await server.stop()
+    }
 }
