@@ -38,6 +38,10 @@ public struct AwarenessChange: Sendable, Equatable {
 /// y-protocols awareness: clock per client, JSON state text, `null` = gone, 30 s timeout.
 /// Time is injected (seconds as `Double`, any epoch): nothing here reads a clock.
 ///
+/// Bounded by `limits`: `check` refuses an update that would pass them (the host then refuses
+/// the whole message), and the clocks of gone clients (tombstones) are forgotten after
+/// `tombstoneLifetime` or, beyond `maxTombstones`, oldest first.
+///
 ///     awarenessUpdate = vu(count) (vu(client) vu(clock) vs(JSON text)) × count
 ///
 /// States are stored as the JSON text given/received (not re-serialised), so that we forward
@@ -52,13 +56,45 @@ public struct Awareness: Sendable {
 
     /// The local client: the one whose state `setLocalState` sets.
     public let clientID: ClientID
-    /// Every client heard of, gone ones included (their clocks are kept).
+    /// Every client heard of, gone ones included (their clocks are kept, within `limits`).
     public private(set) var entries: [ClientID: AwarenessEntry] = [:]
+    /// What this awareness may hold (see `check`) and how long it keeps tombstones.
+    public var limits: AwarenessLimits
+    /// Present states (entries with a state).
+    public private(set) var stateCount = 0
+    /// Sum of the JSON text bytes of the present states.
+    public private(set) var stateBytes = 0
+    /// Gone clients whose clocks are kept.
+    public var tombstoneCount: Int { entries.count - stateCount }
 
     /// Starts with the local state `{}` at clock 0, as y-protocols does.
-    public init(clientID: ClientID, now: Double) {
+    public init(clientID: ClientID, now: Double, limits: AwarenessLimits = .init()) {
         self.clientID = clientID
-        entries[clientID] = AwarenessEntry(clock: 0, json: "{}", lastUpdated: now)
+        self.limits = limits
+        put(clientID, AwarenessEntry(clock: 0, json: "{}", lastUpdated: now))
+    }
+
+    /// The one place entries change, so that the counts stay exact.
+    private mutating func put(_ client: ClientID, _ entry: AwarenessEntry) {
+        if let old = entries.updateValue(entry, forKey: client)?.json {
+            stateCount -= 1
+            stateBytes -= old.utf8.count
+        }
+        if let new = entry.json {
+            stateCount += 1
+            stateBytes += new.utf8.count
+        } else if tombstoneCount > limits.maxTombstones {
+            forgetOldestTombstones()
+        }
+    }
+
+    /// Over `maxTombstones`: forget the oldest quarter at once (sorting once per many removals
+    /// instead of scanning on each).
+    private mutating func forgetOldestTombstones() {
+        let keep = limits.maxTombstones - limits.maxTombstones / 4
+        let gone = entries.filter { $0.value.json == nil && $0.key != clientID }
+            .sorted { ($0.value.lastUpdated, $0.key) < ($1.value.lastUpdated, $1.key) }
+        for (c, _) in gone.prefix(max(0, gone.count - keep)) { entries.removeValue(forKey: c) }
     }
 
     /// Present clients and their JSON states.
@@ -77,7 +113,7 @@ public struct Awareness: Sendable {
     public mutating func setLocalState(_ json: String?, now: Double) -> AwarenessChange {
         let prev = entries[clientID]
         let clock = prev.map { $0.clock + 1 } ?? 0
-        entries[clientID] = AwarenessEntry(clock: clock, json: json, lastUpdated: now)
+        put(clientID, AwarenessEntry(clock: clock, json: json, lastUpdated: now))
         var ch = AwarenessChange()
         if json == nil {
             ch.removed = [clientID]
@@ -119,8 +155,10 @@ public struct Awareness: Sendable {
         public var json: String?   // nil for `null`
     }
 
-    /// Decodes an awareness update; every state must parse as JSON.
-    public static func decodeUpdate(_ bytes: [UInt8]) throws(SyncError) -> [WireEntry] {
+    /// Decodes an awareness update; every state must parse as JSON. States longer than
+    /// `maxStateBytes` are not parsed (a refusal by `check` follows; parsing megabytes of JSON
+    /// only to refuse them would cost what the limit saves).
+    public static func decodeUpdate(_ bytes: [UInt8], maxStateBytes: Int = .max) throws(SyncError) -> [WireEntry] {
         var r = Lib0Reader(bytes)
         var out: [WireEntry] = []
         do {
@@ -130,6 +168,10 @@ public struct Awareness: Sendable {
                 let client = try r.readVarUInt("awareness client")
                 let clock = try r.readVarUInt("awareness clock")
                 let text = try r.readString("awareness state")
+                if text.utf8.count > maxStateBytes {
+                    out.append(WireEntry(client: client, clock: clock, json: text))
+                    continue
+                }
                 let value: YAny
                 do { value = try YAny.parseJSON(text) } catch {
                     throw SyncError.invalidAwarenessJSON(client: client, reason: "\(error)")
@@ -148,31 +190,78 @@ public struct Awareness: Sendable {
     }
 
     /// Applies a peer's awareness update (y-protocols `applyAwarenessUpdate`). All or nothing:
-    /// a malformed update changes nothing.
+    /// a malformed update changes nothing. The limits are not checked here (`check` does).
     ///
     /// An entry is accepted when its clock is newer, or equal with `null` while we hold a state.
     /// `null` removes the client, except our own while we still have a local state: then our
     /// clock is bumped and the state kept, so that the next broadcast re-asserts it.
     @discardableResult
     public mutating func apply(_ update: [UInt8], now: Double) throws(SyncError) -> AwarenessChange {
-        let list = try Self.decodeUpdate(update)
+        apply(try Self.decodeUpdate(update), now: now)
+    }
+
+    /// Whether `list` would be accepted: an entry is accepted as `apply` would accept it.
+    private func accepts(_ e: WireEntry, after prev: (clock: UInt64, json: String?)?) -> Bool {
+        let currClock = prev?.clock ?? 0
+        return currClock < e.clock || (currClock == e.clock && e.json == nil && prev?.json != nil)
+    }
+
+    /// The limit `list` would break if applied (nil: none). Refuses any state over
+    /// `maxStateBytes`, and an update after which the present states would number or weigh more
+    /// than the limits allow (unless it makes them no larger than they are).
+    public func check(_ list: [WireEntry]) -> AwarenessViolation? {
+        var count = stateCount
+        var bytes = stateBytes
+        var seen: [ClientID: (clock: UInt64, json: String?)] = [:]
+        for e in list {
+            if let j = e.json, j.utf8.count > limits.maxStateBytes {
+                return .stateTooLarge(client: e.client, bytes: j.utf8.count, limit: limits.maxStateBytes)
+            }
+            let prev = seen[e.client] ?? entries[e.client].map { (clock: $0.clock, json: $0.json) }
+            guard accepts(e, after: prev) else { continue }
+            // Our own state is never removed by a peer (apply re-asserts it).
+            let newJSON = e.json == nil && e.client == clientID && localState != nil ? prev?.json : e.json
+            if let old = prev?.json {
+                count -= 1
+                bytes -= old.utf8.count
+            }
+            if let new = newJSON {
+                count += 1
+                bytes += new.utf8.count
+            }
+            seen[e.client] = (e.clock, newJSON)
+        }
+        if count > limits.maxStates, count > stateCount { return .tooManyStates(wouldBe: count, limit: limits.maxStates) }
+        if bytes > limits.maxTotalBytes, bytes > stateBytes { return .tooManyBytes(wouldBe: bytes, limit: limits.maxTotalBytes) }
+        return nil
+    }
+
+    /// Applies decoded entries if `check` finds no limit broken; otherwise throws and changes
+    /// nothing.
+    @discardableResult
+    public mutating func applyChecked(_ list: [WireEntry], now: Double) throws(AwarenessViolation) -> AwarenessChange {
+        if let violation = check(list) { throw violation }
+        return apply(list, now: now)
+    }
+
+    /// Applies decoded entries (see `apply(_:now:)` for the rules); the limits are not checked.
+    @discardableResult
+    public mutating func apply(_ list: [WireEntry], now: Double) -> AwarenessChange {
         var ch = AwarenessChange()
         for e in list {
             let prev = entries[e.client]
-            let currClock = prev?.clock ?? 0
-            let hasState = prev?.json != nil
-            guard currClock < e.clock || (currClock == e.clock && e.json == nil && hasState) else { continue }
+            guard accepts(e, after: prev.map { (clock: $0.clock, json: $0.json) }) else { continue }
             var clock = e.clock
             var newJSON = e.json
             if e.json == nil && e.client == clientID && localState != nil {
                 clock += 1
                 newJSON = prev?.json
                 ch.reassertedLocal = true
-                entries[e.client] = AwarenessEntry(clock: clock, json: newJSON, lastUpdated: now)
+                put(e.client, AwarenessEntry(clock: clock, json: newJSON, lastUpdated: now))
                 ch.touched.append(e.client)
                 continue
             }
-            entries[e.client] = AwarenessEntry(clock: clock, json: newJSON, lastUpdated: now)
+            put(e.client, AwarenessEntry(clock: clock, json: newJSON, lastUpdated: now))
             if prev == nil, newJSON != nil {
                 ch.added.append(e.client)
             } else if prev != nil, newJSON == nil {
@@ -185,19 +274,17 @@ public struct Awareness: Sendable {
         return ch
     }
 
-    /// Removes clients' states (e.g. those a closed connection controlled), keeping their clocks.
-    /// Removing our own state bumps our clock.
+    /// Removes clients' states (e.g. those a closed connection controlled), keeping their clocks
+    /// (as tombstones, from `now`). Removing our own state bumps our clock.
     @discardableResult
     public mutating func removeStates(_ clients: [ClientID], now: Double) -> AwarenessChange {
         var ch = AwarenessChange()
         for c in clients {
             guard var e = entries[c], e.json != nil else { continue }
             e.json = nil
-            if c == clientID {
-                e.clock += 1
-                e.lastUpdated = now
-            }
-            entries[c] = e
+            e.lastUpdated = now
+            if c == clientID { e.clock += 1 }
+            put(c, e)
             ch.removed.append(c)
         }
         return ch
@@ -205,7 +292,8 @@ public struct Awareness: Sendable {
 
     /// The periodic check (call about every `checkInterval` seconds): re-publishes the local
     /// state when it is `renewInterval` old (broadcast `change.broadcast`), and removes remote
-    /// clients not updated for `outdatedTimeout` (origin "timeout"; not broadcast by y-protocols).
+    /// clients not updated for `outdatedTimeout` (origin "timeout"; not broadcast by y-protocols);
+    /// forgets tombstones older than `limits.tombstoneLifetime`.
     public mutating func tick(now: Double) -> (renewed: AwarenessChange, timedOut: [ClientID]) {
         var renewed = AwarenessChange()
         if let local = entries[clientID], let json = local.json, now - local.lastUpdated >= Self.renewInterval {
@@ -215,6 +303,10 @@ public struct Awareness: Sendable {
             c != clientID && e.json != nil && now - e.lastUpdated >= Self.outdatedTimeout
         }.keys.sorted()
         let removed = removeStates(stale, now: now)
+        let expired = entries.filter { c, e in
+            c != clientID && e.json == nil && now - e.lastUpdated >= limits.tombstoneLifetime
+        }.keys
+        for c in expired { entries.removeValue(forKey: c) }
         return (renewed, removed.removed)
     }
 

@@ -249,6 +249,79 @@ private let client = PeerPolicy(session: .init(reliableDelivery: true))
         #expect(a.awareness.entries[1]?.clock == clock + 1)
     }
 
+    /// An awareness message as a peer would send it.
+    private static func awareness(_ list: [(ClientID, UInt64, String)]) -> [UInt8] {
+        var w = Lib0Writer()
+        w.writeVarUInt(list.count)
+        for (c, k, j) in list {
+            w.writeVarUInt(c)
+            w.writeVarUInt(k)
+            w.writeString(j)
+        }
+        return SyncMessage.awareness(w.bytes).encoded()
+    }
+
+    /// A strict peer that speaks for more client ids than its policy allows (in one message, or
+    /// over several, removals of unknown clients included) is closed with 4031; nothing of that
+    /// message is applied or relayed, and what it announced before goes with it.
+    @Test func aPeerAnnouncingTooManyClientsIsClosed() throws {
+        let net = CoreNet()
+        _ = try net.add("a", clientID: 1)
+        let s = try net.add("s", clientID: 2, options: .init(awarenessEcho: true))
+        let b = try net.add("b", clientID: 3)
+        var strict = server
+        strict.maxAwarenessClients = 2
+        let (aAtS, _) = net.link("s", "a", strict, client)
+        net.link("s", "b", strict, client)
+        net.run(now: 0)
+        net.take("s", s.receive(Self.awareness([(10, 1, "{}"), (11, 1, "{}")]), from: aAtS, now: 1))
+        net.run(now: 1)
+        #expect(b.awareness.states.keys.sorted() == [10, 11])
+        // A third id (even as a removal of a client nobody knows) is one too many.
+        net.take("s", s.receive(Self.awareness([(12, 1, "null")]), from: aAtS, now: 2))
+        net.run(now: 2)
+        #expect(net.closes("s").map(\.1) == [.awarenessTooLarge])
+        #expect(net.notes("s").contains(.refused(aAtS, count: 1, .awarenessLimit)))
+        #expect(s.awareness.entries[12] == nil)
+        #expect(b.awareness.states.isEmpty)  // the closed peer's states were removed, and b told
+        // One message with three ids is refused whole.
+        let (cAtS, _) = net.link("s", "a", strict, client, now: 3)
+        net.take("s", s.receive(Self.awareness([(20, 1, "{}"), (21, 1, "{}"), (22, 1, "{}")]), from: cAtS, now: 3))
+        #expect(s.awareness.states.isEmpty && !s.peerIDs.contains(cAtS))
+    }
+
+    /// The room's awareness limits (state size, states, bytes) close the strict peer that
+    /// would pass them; a lenient peer's message is only skipped. Gone clients' clocks are
+    /// forgotten on the core's own ticks.
+    @Test func awarenessLimitsOfTheRoom() throws {
+        let net = CoreNet()
+        var limits = AwarenessLimits()
+        limits.maxStateBytes = 64
+        limits.maxStates = 3
+        limits.tombstoneLifetime = 60
+        let s = try net.add("s", clientID: 2, options: .init(awarenessEcho: true, awarenessLimits: limits))
+        _ = try net.add("a", clientID: 1)
+        let (aAtS, _) = net.link("s", "a", server, client)
+        net.run(now: 0)
+        let big = #"{"n":"\#(String(repeating: "x", count: 100))"}"#
+        net.take("s", s.receive(Self.awareness([(10, 1, big)]), from: aAtS, now: 1))
+        #expect(net.closes("s").map(\.1) == [.awarenessTooLarge] && s.awareness.entries[10] == nil)
+        // Lenient: skipped, the peer stays and its next message counts.
+        let (lenientAtS, _) = net.link("s", "a", client, client, now: 2)
+        net.take("s", s.receive(Self.awareness([(11, 1, "{}"), (12, 1, "{}"), (13, 1, "{}"), (14, 1, "{}")]), from: lenientAtS, now: 2))
+        #expect(s.peerIDs.contains(lenientAtS) && s.awareness.stateCount == 0)
+        #expect(net.notes("s").contains(.refused(lenientAtS, count: 1, .awarenessLimit)))
+        net.take("s", s.receive(Self.awareness([(11, 1, "{}")]), from: lenientAtS, now: 2))
+        #expect(s.awareness.states.keys.sorted() == [11])
+        // Its connection closes: the clock stays as a tombstone, then is forgotten.
+        net.take("s", s.closePeer(lenientAtS, now: 3).effects)
+        #expect(s.awareness.entries[11]?.json == nil)
+        net.tick("s", now: 62.9)
+        #expect(s.awareness.entries[11] != nil)
+        net.tick("s", now: 66)
+        #expect(s.awareness.entries[11] == nil)
+    }
+
     /// Every `compactEvery` appends, the journal compacts when its thresholds are passed.
     @Test func compactionRunsEveryCompactEveryAppends() throws {
         let net = CoreNet()

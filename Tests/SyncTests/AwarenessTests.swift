@@ -136,6 +136,89 @@ private func h(_ s: String) -> [UInt8] { Hex.decode(s.replacingOccurrences(of: "
         #expect(try me.apply(Self.update([(2, 1, "[1,\"x\"]"), (3, 1, "true")]), now: 1).added == [2, 3])
     }
 
+    // MARK: - Limits
+
+    private static func limited(_ change: (inout AwarenessLimits) -> Void) -> Awareness {
+        var limits = AwarenessLimits()
+        change(&limits)
+        return Awareness(clientID: 1, now: 0, limits: limits)
+    }
+
+    private static func entries(_ list: [(ClientID, UInt64, String?)]) -> [Awareness.WireEntry] {
+        list.map { Awareness.WireEntry(client: $0.0, clock: $0.1, json: $0.2) }
+    }
+
+    /// A state over `maxStateBytes` refuses the whole update (the entry before it included), and
+    /// is not even parsed: an oversized text that is not JSON is refused as too large.
+    @Test func aStateOverItsByteLimitRefusesTheWholeUpdate() throws {
+        var me = Self.limited { $0.maxStateBytes = 16 }
+        let before = me.entries
+        let big = #"{"name":"0123456789"}"#
+        #expect(throws: AwarenessViolation.stateTooLarge(client: 3, bytes: big.utf8.count, limit: 16)) {
+            try me.applyChecked(Self.entries([(2, 1, "{}"), (3, 1, big)]), now: 1)
+        }
+        #expect(me.entries == before)
+        let decoded = try Awareness.decodeUpdate(Self.update([(4, 1, String(repeating: "{", count: 17))]), maxStateBytes: 16)
+        #expect(me.check(decoded) == .stateTooLarge(client: 4, bytes: 17, limit: 16))
+        #expect(try me.applyChecked(Self.entries([(2, 1, #"{"n":"ok"}"#)]), now: 1).added == [2])
+    }
+
+    /// The room's limits count present states (ours too) and their bytes after the update; an
+    /// update that frees as much as it adds passes, one that grows past a limit changes nothing.
+    @Test func stateCountAndTotalBytesAreBounded() throws {
+        var me = Self.limited {
+            $0.maxStates = 3
+            $0.maxTotalBytes = 30
+        }
+        try me.applyChecked(Self.entries([(2, 1, "{}"), (3, 1, "{}")]), now: 1)
+        #expect(me.stateCount == 3 && me.stateBytes == 6)
+        #expect(throws: AwarenessViolation.tooManyStates(wouldBe: 4, limit: 3)) {
+            try me.applyChecked(Self.entries([(4, 1, "{}")]), now: 2)
+        }
+        #expect(me.states[4] == nil && me.stateCount == 3)
+        // 3 goes, 4 comes: still 3 states.
+        #expect(try me.applyChecked(Self.entries([(3, 2, nil), (4, 1, "{}")]), now: 2).added == [4])
+        let long = #"{"s":"\#(String(repeating: "x", count: 20))"}"#  // 28 bytes
+        #expect(throws: AwarenessViolation.tooManyBytes(wouldBe: 4 + long.utf8.count, limit: 30)) {
+            try me.applyChecked(Self.entries([(2, 2, long)]), now: 3)
+        }
+        #expect(me.states[2] == "{}" && me.stateBytes == 6)
+        // Counts follow removals and timeouts.
+        me.removeStates([2], now: 4)
+        #expect(me.stateCount == 2 && me.stateBytes == 4)
+        _ = me.tick(now: 40)
+        #expect(me.stateCount == 1 && me.states.keys.sorted() == [1])
+    }
+
+    /// Gone clients' clocks are kept (an older message stays refused), but only for
+    /// `tombstoneLifetime` seconds and at most `maxTombstones` of them, oldest forgotten first.
+    @Test func tombstonesAreBoundedInNumberAndAge() throws {
+        var me = Self.limited {
+            $0.maxTombstones = 8
+            $0.tombstoneLifetime = 100
+        }
+        // A flood of removals of clients never seen: each would be a kept clock for ever.
+        for i in 0..<1_000 { me.apply(Self.entries([(ClientID(1_000 + i), 1, nil)]), now: Double(i) / 100) }
+        #expect(me.tombstoneCount <= 8 && me.entries.count <= 9)
+        #expect(me.entries[1_999] != nil && me.entries[1_000] == nil)  // the newest kept
+        // A removed client: its old state is refused while the tombstone lives...
+        try me.applyChecked(Self.entries([(2, 5, "{}")]), now: 20)
+        me.removeStates([2], now: 20)
+        #expect(me.apply(Self.entries([(2, 4, #"{"old":1}"#)]), now: 21).isEmpty)
+        _ = me.tick(now: 119.9)
+        #expect(me.entries[2]?.clock == 5)
+        // ...and forgotten after its lifetime (our own clock is never forgotten).
+        me.setLocalState(nil, now: 20)
+        _ = me.tick(now: 120)
+        #expect(me.entries[2] == nil && me.tombstoneCount == 1 && me.entries[1]?.json == nil)
+        // A client timed out is a tombstone too, forgotten in time.
+        try me.applyChecked(Self.entries([(3, 1, "{}")]), now: 200)
+        #expect(me.tick(now: 230).timedOut == [3])
+        #expect(me.entries[3]?.json == nil)
+        _ = me.tick(now: 330)
+        #expect(me.entries[3] == nil && me.entries.count == 1)
+    }
+
     static func update(_ entries: [(ClientID, UInt64, String)]) -> [UInt8] {
         var w = Lib0Writer()
         w.writeVarUInt(entries.count)

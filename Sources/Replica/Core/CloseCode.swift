@@ -25,6 +25,9 @@ public struct CloseCode: RawRepresentable, Sendable, Hashable, CustomStringConve
     public static let documentTooLarge = CloseCode(rawValue: 4013)
     /// More messages per second than allowed.
     public static let rateLimited = CloseCode(rawValue: 4029)
+    /// An awareness message over a limit: too many client ids from one connection, a state too
+    /// large, or the room's awareness full (4000 + HTTP 431, fields too large).
+    public static let awarenessTooLarge = CloseCode(rawValue: 4031)
 
     /// The code and its name, e.g. "1008 policy violation" (only the number for unnamed codes).
     public var description: String {
@@ -39,6 +42,7 @@ public struct CloseCode: RawRepresentable, Sendable, Hashable, CustomStringConve
         case .tooSlow: "4008 too slow"
         case .documentTooLarge: "4013 document too large"
         case .rateLimited: "4029 rate limited"
+        case .awarenessTooLarge: "4031 awareness too large"
         default: String(rawValue)
         }
     }

@@ -59,11 +59,15 @@ public struct PeerPolicy: Sendable, Equatable {
     public var label: String
     /// The origin journaled with the updates this peer sends (what history shows them as).
     public var origin: String
+    /// Awareness client ids the peer may control at once (and mention in one message); a
+    /// message beyond is refused whole. Nil: no limit (a client's link to a server, which
+    /// relays a whole room).
+    public var maxAwarenessClients: Int?
 
     /// A policy from its parts.
     public init(access: Access = .write, acknowledgementDelay: Double? = nil, rateLimit: RateLimit? = nil,
                 closesOnBadInput: Bool = false, session: SyncSession.Options = .init(), label: String = "",
-                origin: String = "remote") {
+                origin: String = "remote", maxAwarenessClients: Int? = nil) {
         self.access = access
         self.acknowledgementDelay = acknowledgementDelay
         self.rateLimit = rateLimit
@@ -71,5 +75,6 @@ public struct PeerPolicy: Sendable, Equatable {
         self.session = session
         self.label = label
         self.origin = origin
+        self.maxAwarenessClients = maxAwarenessClients
     }
 }

@@ -15,14 +15,19 @@ public struct ReplicaCoreOptions: Sendable, Equatable {
     /// Awareness changes go back to the peer that sent them too (the y-websocket server does
     /// this; a client replica forwards them to its other peers only).
     public var awarenessEcho: Bool
+    /// What the awareness states may hold (a message that would pass a limit is refused whole:
+    /// strict peers are closed with `CloseCode.awarenessTooLarge`), and how long the clocks of
+    /// gone clients are kept.
+    public var awarenessLimits: AwarenessLimits
 
     /// Options from their parts (defaults: a client replica's).
     public init(compactEvery: Int = 64, maxDocumentBytes: Int? = nil, measureRedundancy: Bool = false,
-                awarenessEcho: Bool = false) {
+                awarenessEcho: Bool = false, awarenessLimits: AwarenessLimits = .init()) {
         self.compactEvery = compactEvery
         self.maxDocumentBytes = maxDocumentBytes
         self.measureRedundancy = measureRedundancy
         self.awarenessEcho = awarenessEcho
+        self.awarenessLimits = awarenessLimits
     }
 }
 
@@ -102,7 +107,7 @@ public final class ReplicaCore {
     public init(store: JournaledDocument, options: ReplicaCoreOptions = .init(), now: Double) {
         self.store = store
         self.options = options
-        var awareness = Awareness(clientID: store.doc.clientID, now: now)
+        var awareness = Awareness(clientID: store.doc.clientID, now: now, limits: options.awarenessLimits)
         awareness.setLocalState(nil, now: now)
         self.awareness = awareness
         let meta = try? store.journal.meta(UnsyncedCount.metaKey)
@@ -247,18 +252,30 @@ public final class ReplicaCore {
     private func receiveAwareness(_ output: SessionOutput, from id: PeerID, now: Double) {
         for update in output.awareness {
             let entries: [Awareness.WireEntry]
-            let change: AwarenessChange
-            do {
-                entries = try Awareness.decodeUpdate(update)
-                change = try awareness.apply(update, now: now)
-            } catch {
+            do { entries = try Awareness.decodeUpdate(update, maxStateBytes: awareness.limits.maxStateBytes) } catch {
                 badInput(from: id, "bad awareness update: \(error)", now: now)
                 if peers[id] == nil { return }
                 continue
             }
+            var clients = peers[id]!.clients
+            var speaksFor = clients  // what it controls and what this message is about
             for e in entries where e.client != awareness.clientID {
-                if e.json == nil { peers[id]!.clients.remove(e.client) } else { peers[id]!.clients.insert(e.client) }
+                speaksFor.insert(e.client)
+                if e.json == nil { clients.remove(e.client) } else { clients.insert(e.client) }
             }
+            let change: AwarenessChange
+            do throws(AwarenessViolation) {
+                // Removals count too: a null for an unknown client still leaves a tombstone.
+                if let max = peers[id]!.policy.maxAwarenessClients, speaksFor.count > max {
+                    throw .tooManyClients(count: speaksFor.count, limit: max)
+                }
+                change = try awareness.applyChecked(entries, now: now)
+            } catch {
+                refuseAwareness(from: id, error, now: now)
+                if peers[id] == nil { return }
+                continue
+            }
+            peers[id]!.clients = clients
             if !change.broadcast.isEmpty {
                 broadcast(awareness.awarenessMessage(clients: change.broadcast), except: options.awarenessEcho ? nil : id)
                 effects.append(.presence(change))
@@ -377,6 +394,17 @@ public final class ReplicaCore {
         note(.ackSent(id))
     }
 
+    /// An awareness message over a limit (nothing of it applied): strict peers are closed
+    /// (`awarenessTooLarge`), others skip it.
+    private func refuseAwareness(from id: PeerID, _ violation: AwarenessViolation, now: Double) {
+        note(.refused(id, count: 1, .awarenessLimit))
+        if peers[id]?.policy.closesOnBadInput == true {
+            close(id, .awarenessTooLarge, "\(violation)", now: now)
+        } else {
+            note(.invalid(id, reason: "\(violation)"))
+        }
+    }
+
     /// Input from a peer that does not decode: strict peers are closed (1007), others skip it.
     private func badInput(from id: PeerID, _ reason: String, now: Double) {
         note(.invalid(id, reason: reason))
@@ -396,7 +424,13 @@ public final class ReplicaCore {
             broadcast(awareness.awarenessMessage(clients: change.removed), except: nil)
             effects.append(.presence(change))
         }
-        if peers.isEmpty, awareness.localState == nil { nextAwarenessCheck = nil }
+        if awarenessIsIdle { nextAwarenessCheck = nil }
+    }
+
+    /// Nothing for the awareness check to do: no peers, no presence of ours, and no clocks of
+    /// gone clients left to forget (only ours).
+    private var awarenessIsIdle: Bool {
+        peers.isEmpty && awareness.localState == nil && awareness.entries.count <= 1
     }
 
     private func awarenessTick(now: Double) {
@@ -410,7 +444,7 @@ public final class ReplicaCore {
             change.removed = timedOut
             effects.append(.presence(change))
         }
-        if peers.isEmpty, awareness.localState == nil { nextAwarenessCheck = nil }
+        if awarenessIsIdle { nextAwarenessCheck = nil }
     }
 
     /// Applies and journals `update`, then relays what it changed to every peer.

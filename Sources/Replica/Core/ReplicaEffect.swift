@@ -48,6 +48,9 @@ public enum RefusalReason: String, Sendable, Equatable {
     case readOnly = "read_only"
     /// The update would take the document over `ReplicaCoreOptions.maxDocumentBytes`.
     case documentTooLarge = "document_too_large"
+    /// An awareness message would pass a limit (`AwarenessLimits` or the peer's
+    /// `PeerPolicy.maxAwarenessClients`).
+    case awarenessLimit = "awareness_limit"
 }
 
 /// Where a failure of the core's own storage happened.
