@@ -30,6 +30,8 @@ import TestSupport
         let update = try deepUpdate(arrays: arrays)
         let doc = YDoc(clientID: 2)  // gc on
         try doc.applyUpdate(update)
+        // Rendering stops at its depth limit with a typed error instead of overflowing the stack.
+        #expect(throws: YValue.RenderError.tooDeep(limit: YValue.maxRenderDepth)) { try doc.getMap("root").toAny() }
         #expect(doc.stateVector[1] == Clock(Self.depth + 2))
         doc.getMap("root").delete("deep")
         #expect(doc.getMap("root").get("deep") == nil)

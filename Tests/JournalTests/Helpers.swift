@@ -23,8 +23,8 @@ struct DocSummary: Equatable, CustomStringConvertible {
 
     init(_ doc: YDoc) {
         text = doc.getText("t").string
-        map = doc.getMap("m").toAny()
-        array = doc.getArray("a").toAny()
+        map = try! doc.getMap("m").toAny()
+        array = try! doc.getArray("a").toAny()
         stateVector = doc.stateVector
     }
 

@@ -20,7 +20,7 @@ func fastJournal() -> JournalOptions {
 /// Everything a replica shows of its document: root text "t", map "m", array "a" (nested types rendered).
 func content(_ r: Replica) async -> String {
     await r.read { doc in
-        "t=\(doc.getText("t").string.debugDescription) m=\(doc.getMap("m").toAny()) a=\(doc.getArray("a").toAny())"
+        "t=\(doc.getText("t").string.debugDescription) m=\((try? doc.getMap("m").toAny()) ?? .null) a=\((try? doc.getArray("a").toAny()) ?? .null)"
     }
 }
 

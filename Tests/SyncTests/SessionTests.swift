@@ -50,7 +50,7 @@ struct Simulation {
 
     var converged: Bool {
         a.text == b.text && a.doc.stateVector == b.doc.stateVector
-            && a.doc.getMap("m").toAny() == b.doc.getMap("m").toAny()
+            && (try? a.doc.getMap("m").toAny()) == (try? b.doc.getMap("m").toAny())
     }
 }
 

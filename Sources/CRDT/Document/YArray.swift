@@ -65,5 +65,12 @@ public struct YArray {
     }
 
     /// The array as a plain array, nested types rendered (see `YValue.toAny()`).
-    public func toAny() -> YAny { .array(toArray().map { $0.toAny() }) }
+    public func toAny() throws(YValue.RenderError) -> YAny { try toAny(depth: 0) }
+
+    func toAny(depth: Int) throws(YValue.RenderError) -> YAny {
+        guard depth <= YValue.maxRenderDepth else { throw .tooDeep(limit: YValue.maxRenderDepth) }
+        var items: [YAny] = []
+        for value in toArray() { items.append(try value.toAny(depth: depth)) }
+        return .array(items)
+    }
 }

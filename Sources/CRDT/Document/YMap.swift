@@ -58,9 +58,15 @@ public struct YMap {
     }
 
     /// The map as a plain object, keys sorted, nested types rendered (see `YValue.toAny()`).
-    public func toAny() -> YAny {
-        .object(liveEntries().sorted { $0.0 < $1.0 }.map { key, ref in
-            (key, doc.store.value(of: ref, at: Int(doc.store.items[Int(ref)].length) - 1, doc: doc).toAny())
-        })
+    public func toAny() throws(YValue.RenderError) -> YAny { try toAny(depth: 0) }
+
+    func toAny(depth: Int) throws(YValue.RenderError) -> YAny {
+        guard depth <= YValue.maxRenderDepth else { throw .tooDeep(limit: YValue.maxRenderDepth) }
+        var fields: [(String, YAny)] = []
+        for (key, ref) in liveEntries().sorted(by: { $0.0 < $1.0 }) {
+            let value = doc.store.value(of: ref, at: Int(doc.store.items[Int(ref)].length) - 1, doc: doc)
+            fields.append((key, try value.toAny(depth: depth)))
+        }
+        return .object(fields)
     }
 }

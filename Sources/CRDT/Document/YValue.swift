@@ -17,14 +17,36 @@ public enum YValue {
     /// An embed (content ref 5), as JSON text.
     case embed(String)
 
-    /// A plain rendering: text as its string, maps as objects (keys sorted), arrays as arrays.
-    public func toAny() -> YAny {
+    /// How deep `toAny()` renders nested types; a peer can nest them without limit (100,000
+    /// levels is a 1 MB update), and a `YAny` that deep could not even be freed without
+    /// overflowing the stack.
+    public static let maxRenderDepth = 1_000
+
+    /// Why `toAny()` gave up.
+    public enum RenderError: Error, Equatable, Sendable, CustomStringConvertible {
+        /// Nested types go deeper than `YValue.maxRenderDepth`.
+        case tooDeep(limit: Int)
+        /// One line for a person.
+        public var description: String {
+            switch self {
+            case let .tooDeep(limit): "nested types go deeper than \(limit) levels; render a part of the document"
+            }
+        }
+    }
+
+    /// A plain rendering: text as its string, maps as objects (keys sorted), arrays as arrays;
+    /// throws `.tooDeep` past `maxRenderDepth` levels of nested types.
+    public func toAny() throws(RenderError) -> YAny {
+        try toAny(depth: 0)
+    }
+
+    func toAny(depth: Int) throws(RenderError) -> YAny {
         switch self {
         case let .any(a): return a
         case let .binary(b): return .bytes(b)
         case let .text(t): return .string(t.string)
-        case let .map(m): return m.toAny()
-        case let .array(a): return a.toAny()
+        case let .map(m): return try m.toAny(depth: depth + 1)
+        case let .array(a): return try a.toAny(depth: depth + 1)
         case let .other(ref): return .string("<\(ref)>")
         case let .doc(guid): return .object([("guid", .string(guid))])
         case let .embed(json): return .string(json)
