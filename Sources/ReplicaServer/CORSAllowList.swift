@@ -14,6 +14,11 @@ struct CORSAllowList<Context: RequestContext>: RouterMiddleware {
             response.headers[.accessControlMaxAge] = "86400"
             return response
         }
+        // With an allow-list, a browser's cross-origin "simple" POST (no preflight) must not
+        // change anything: refused here. Requests without Origin (scripts, curl) pass.
+        if !Self.safeMethods.contains(request.method), !allows(origin) {
+            return errorResponse(.forbidden, "origin not allowed (--cors-origin)")
+        }
         do {
             var response = try await next(request, context)
             addHeaders(to: &response, origin: origin)
@@ -23,6 +28,15 @@ struct CORSAllowList<Context: RequestContext>: RouterMiddleware {
             addHeaders(to: &response, origin: origin)
             return response
         }
+    }
+
+    private static var safeMethods: [HTTPRequest.Method] { [.get, .head, .options] }
+
+    /// Whether a request with this `Origin` header may change state or open a WebSocket: no
+    /// header (not a browser), `*` in the list, or the origin listed.
+    func allows(_ origin: String?) -> Bool {
+        guard let origin else { return true }
+        return origins.contains("*") || origins.contains(origin)
     }
 
     private func addHeaders(to response: inout Response, origin: String?) {

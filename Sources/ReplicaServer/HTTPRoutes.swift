@@ -15,7 +15,8 @@ struct HTTPRoutes {
         let base = "/parties/\(server.config.party)/:room"
         router.get("/healthz") { _, _ in
             let rooms = await server.host.loadedRooms.count
-            return json(.object([("rooms", .integer(Int64(rooms))), ("status", .string("ok"))]))
+            let connections = Int64(server.connections.current)
+            return json(.object([("connections", .integer(connections)), ("rooms", .integer(Int64(rooms))), ("status", .string("ok"))]))
         }
         router.get("/metrics") { request, _ in
             if let expected = server.config.metricsToken {
@@ -38,8 +39,7 @@ struct HTTPRoutes {
             }
         }
         router.post(RouterPath(base)) { request, context in
-            try await route("broadcast", request, context, needs: .write) { room in
-                let body = try await request.body.collect(upTo: server.config.maxRequestBytes)
+            try await route("broadcast", request, context, needs: .write, readsBody: true) { room, body in
                 let text = String(buffer: body)
                 guard case let .object(fields)? = try? YAny.parseJSON(text) else {
                     throw HTTPError(.badRequest, message: "body must be a JSON object {\"requestId\", \"body\", \"name\"}")
@@ -66,8 +66,7 @@ struct HTTPRoutes {
             }
         }
         router.post(RouterPath(base + "/update")) { request, context in
-            try await route("update", request, context, needs: .write) { room in
-                let body = try await request.body.collect(upTo: server.config.maxRequestBytes)
+            try await route("update", request, context, needs: .write, readsBody: true) { room, body in
                 do throws(RoomError) {
                     let changed = try await room.applyUpdate(Array(body.readableBytesView))
                     return json(.object([("changed", .bool(changed))]))
@@ -94,6 +93,13 @@ struct HTTPRoutes {
     /// Authorises, leases the room, runs `body`, counts the request.
     private func route(_ name: String, _ request: Request, _ context: BasicRequestContext, needs: Access,
                        _ body: (Room) async throws -> Response) async throws -> Response {
+        try await route(name, request, context, needs: needs, readsBody: false) { room, _ in try await body(room) }
+    }
+
+    /// Authorises, reads the request body (`readsBody`: all of it, up to the configured limit)
+    /// and only then leases the room, so a body still arriving holds no room; runs `body`, counts.
+    private func route(_ name: String, _ request: Request, _ context: BasicRequestContext, needs: Access,
+                       readsBody: Bool, _ body: (Room, ByteBuffer) async throws -> Response) async throws -> Response {
         let roomName = try roomName(context)
         do {
             let token = RoomAuthenticator.token(query: request.uri.queryParameters.get("token").map { String($0) },
@@ -101,12 +107,17 @@ struct HTTPRoutes {
             let access: Access
             do throws(AuthError) { access = try await server.auth.access(room: roomName, token: token) } catch {
                 switch error {
-                case .missingToken, .invalidToken, .expired: throw HTTPError(.unauthorized, message: error.description)
+                case .missingToken, .invalidToken, .expired, .notYetValid: throw HTTPError(.unauthorized, message: error.description)
                 case .otherRoom, .badScope, .weakSecret: throw HTTPError(.forbidden, message: error.description)
                 }
             }
             if needs == .write, access != .write { throw HTTPError(.forbidden, message: "read-only token") }
-            let response = try await server.host.withRoom(roomName) { room in try await body(room) }
+            let bytes = readsBody ? try await request.body.collect(upTo: server.config.effectiveMaxRequestBytes) : ByteBuffer()
+            // A connection that ends mid-body ends the stream as if it were complete.
+            if readsBody, let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared != bytes.readableBytes {
+                throw HTTPError(.badRequest, message: "the body ended after \(bytes.readableBytes) of \(declared) bytes")
+            }
+            let response = try await server.host.withRoom(roomName) { room in try await body(room, bytes) }
             server.host.counters.add("ysync_http_requests_total", labels: ["route": name, "status": String(response.status.code)])
             return response
         } catch let error as HTTPError {

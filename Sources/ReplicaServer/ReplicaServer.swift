@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Replica
 import RoomHost
 import ServiceLifecycle
+import Synchronization
 
 /// Why the server could not start.
 public enum ServerError: Error, CustomStringConvertible {
@@ -28,6 +30,14 @@ public final class ReplicaServer: Sendable {
     public let host: RoomHost
     let auth: RoomAuthenticator
     let logger: Logger
+    /// Open connections (the limit `ServerConfig.maxConnections` holds them to).
+    let connections = ConnectionCounter()
+    /// The WebSockets open now (closed with 1001 at shutdown).
+    let liveSockets = LiveSockets()
+    /// The running service group (for `shutdown`).
+    private let serviceGroup = Mutex<ServiceGroup?>(nil)
+    /// HTTP and WebSocket connections open now (also in `/healthz`).
+    public var openConnections: Int { connections.current }
 
     /// Opens the content store (if configured), the room host and the authenticator; listens only in `run`.
     /// Throws `.setup` when one of them fails (a weak JWT secret, an unusable data directory or content database).
@@ -60,7 +70,16 @@ public final class ReplicaServer: Sendable {
         }
         await host.startEviction()
         let app = makeApplication(onListening: onListening)
-        try await app.runService(gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [])
+        let group = ServiceGroup(configuration: .init(services: [app, GoingAwayService(sockets: liveSockets)], gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+                                                      logger: logger))
+        serviceGroup.withLock { $0 = group }
+        try await group.run()
+    }
+
+    /// Shuts down as SIGTERM does (stops accepting, closes the WebSockets with 1001, persists
+    /// every room); `run` returns once that is done. Nothing happens before `run` started.
+    public func shutdown() async {
+        await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
     }
 
     func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
@@ -68,40 +87,92 @@ public final class ReplicaServer: Sendable {
         router.add(middleware: CORSAllowList(origins: config.corsOrigins))
         HTTPRoutes(server: self).register(on: router)
 
-        let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+        let wsRouter = Router(context: UpgradeRequestContext.self)
+        let cors = CORSAllowList<UpgradeRequestContext>(origins: config.corsOrigins)
         wsRouter.ws(RouterPath("/parties/\(config.party)/:room")) { request, context in
-            _ = try await self.authorise(request, context.parameters.get("room"))
+            // A refusal is answered with its status (hummingbird-websocket alone would say 400).
+            guard cors.allows(request.headers[.origin]) else {
+                self.logger.warning("refused a WebSocket upgrade from origin \(request.headers[.origin] ?? "")")
+                self.host.counters.add("ysync_connections_refused_total", labels: ["reason": "origin"])
+                await context.refuse(.forbidden, "origin not allowed (--cors-origin)")
+                return .dontUpgrade
+            }
+            do {
+                _ = try await self.authorise(request, context.parameters.get("room"))
+            } catch let error as HTTPError {
+                await context.refuse(error.status, error.body ?? "\(error.status)")
+                return .dontUpgrade
+            }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let request = context.request
-            guard let (room, access) = try? await self.authorise(request, context.requestContext.parameters.get("room")) else { return }
+            guard let (room, access, expires) = try? await self.authorise(request, context.requestContext.parameters.get("room")) else { return }
             let query = request.uri.queryParameters
             let acks = ["1", "true", "yes"].contains(query.get("ack").map { String($0) } ?? "")
             let label = query.get("label").map { String($0) } ?? ""
             let socket = RoomSocket(host: self.host, limits: self.config.limits, logger: self.logger)
-            await socket.run(room: room, options: JoinOptions(access: access, durableAcks: acks, label: label),
-                             inbound: inbound, outbound: outbound)
+            let options = JoinOptions(access: access, durableAcks: acks, label: label)
+            let key = self.liveSockets.add(outbound)
+            defer { self.liveSockets.remove(key) }
+            try await self.closingAtExpiry(expires, room: room, outbound: outbound) {
+                try await socket.run(room: room, options: options, inbound: inbound, outbound: outbound)
+            }
         }
 
-        let wsConfig = WebSocketServerConfiguration(maxFrameSize: config.limits.maxFrameBytes)
+        // validateUTF8: a text frame that is not UTF-8 is refused with 1007 (RFC 6455 §8.1).
+        let wsConfig = WebSocketServerConfiguration(maxFrameSize: config.limits.maxFrameBytes, validateUTF8: true)
+        var http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [RequestPhaseHandler()])
+        http1.httpDecoder = .init(maxHeaderFieldSize: config.maxHeaderBytes, maxHeaderListSize: config.maxHeaderBytes)
+        let channelConfig = HTTP1WebSocketUpgradeChannel.Configuration(http1: http1, ws: wsConfig)
+        let limits = BoundaryLimits(headerTimeout: .seconds(config.headerTimeout), bodyTimeout: .seconds(config.bodyTimeout),
+                                    idleTimeout: .seconds(config.httpIdleTimeout))
+        let maxConnections = config.effectiveMaxConnections, reserve = config.healthReserve
+        let counter = connections
+        let wsResponder = wsRouter.buildResponder()
+        let server = HTTPServerBuilder { responder in
+            GuardedChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder,
+                                                               configuration: channelConfig),
+                           limits: limits, maxConnections: maxConnections, healthReserve: reserve, counter: counter)
+        }
         let logger = self.logger
         let host = config.host, party = config.party
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: wsConfig)),
+            server: server,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ysync"),
             services: [RoomHostService(host: self.host)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.info("ysync server listening on http://\(host):\(port) (WebSocket ws://\(host):\(port)/parties/\(party)/ROOM)")
+                logger.info("ysync server listening on http://\(host):\(port) (WebSocket ws://\(host):\(port)/parties/\(party)/ROOM); at most \(maxConnections) connections (+\(reserve) for /healthz)")
                 await onListening(port)
             },
             logger: logger
         )
     }
 
-    /// The room name and what the request's token allows there; throws an HTTP 400/401/403.
-    func authorise(_ request: Request, _ rawRoom: String?) async throws -> (String, Access) {
+    /// Runs `body` (the connection); at the token's `exp` closes the WebSocket with 4401, as
+    /// y/hub does: one timer per connection, nothing checked per message.
+    private func closingAtExpiry(_ expires: Date?, room: String, outbound: WebSocketOutboundWriter,
+                                 _ body: @escaping @Sendable () async throws -> Void) async throws {
+        guard let expires else { return try await body() }
+        let logger = self.logger, counters = host.counters
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await body(); return true }
+            group.addTask {
+                try await Task.sleep(for: .seconds(max(0, expires.timeIntervalSinceNow)))
+                logger.info("room \(room): closed a connection with 4401: its token expired")
+                counters.add("ysync_connections_closed_total", labels: ["reason": "token_expired"])
+                try? await outbound.close(.init(codeNumber: 4401), reason: "token expired")
+                return false
+            }
+            defer { group.cancelAll() }
+            // Until the connection ends (after a 4401, when the peer answers the close).
+            while let bodyEnded = try await group.next(), !bodyEnded {}
+        }
+    }
+
+    /// The room name, what the request's token allows there and until when; throws an HTTP 400/401/403.
+    func authorise(_ request: Request, _ rawRoom: String?) async throws -> (String, Access, Date?) {
         guard let raw = rawRoom, let room = raw.removingPercentEncoding, !room.isEmpty else {
             throw HTTPError(.badRequest, message: "missing room name")
         }
@@ -109,12 +180,13 @@ public final class ReplicaServer: Sendable {
         let token = RoomAuthenticator.token(query: request.uri.queryParameters.get("token").map { String($0) },
                                             authorization: request.headers[.authorization])
         do throws(AuthError) {
-            return (room, try await auth.access(room: room, token: token))
+            let grant = try await auth.grant(room: room, token: token)
+            return (room, grant.access, grant.expires)
         } catch {
             host.counters.add("ysync_connections_refused_total", labels: ["reason": "auth"])
             logger.warning("refused a connection to room \(room): \(error)")
             switch error {
-            case .missingToken, .invalidToken, .expired: throw HTTPError(.unauthorized, message: error.description)
+            case .missingToken, .invalidToken, .expired, .notYetValid: throw HTTPError(.unauthorized, message: error.description)
             case .otherRoom, .badScope, .weakSecret: throw HTTPError(.forbidden, message: error.description)
             }
         }

@@ -19,10 +19,13 @@ public struct RoomClaims: JWTPayload, Equatable {
     public var scope: String?
     /// Who the token was issued to (informational).
     public var sub: String?
+    /// Not before: a token is refused until then (optional).
+    public var nbf: NotBeforeClaim?
 
-    /// Claims for `rooms` with `scope` until `expires`.
-    public init(expires: Date, rooms: [String], scope: Access, subject: String? = nil) {
+    /// Claims for `rooms` with `scope` until `expires` (and not before `notBefore`, if given).
+    public init(expires: Date, rooms: [String], scope: Access, subject: String? = nil, notBefore: Date? = nil) {
         exp = ExpirationClaim(value: expires)
+        nbf = notBefore.map { NotBeforeClaim(value: $0) }
         self.rooms = rooms
         self.scope = scope.rawValue
         sub = subject
@@ -31,6 +34,7 @@ public struct RoomClaims: JWTPayload, Equatable {
     /// Throws when the token has expired (JWTKit calls this after checking the signature).
     public func verify(using _: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
+        try nbf?.verifyNotBefore()
     }
 
     func allows(_ roomName: String) -> Bool {
@@ -47,6 +51,8 @@ public enum AuthError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidToken(String)
     /// The token's `exp` has passed.
     case expired
+    /// The token's `nbf` is still ahead.
+    case notYetValid
     /// The token does not name this room.
     case otherRoom(String)
     /// The token's scope is neither "read" nor "write".
@@ -60,6 +66,7 @@ public enum AuthError: Error, Equatable, Sendable, CustomStringConvertible {
         case .missingToken: "no token (query parameter token= or Authorization: Bearer)"
         case let .invalidToken(reason): "invalid token: \(reason)"
         case .expired: "token expired"
+        case .notYetValid: "token not valid yet (nbf is ahead)"
         case let .otherRoom(room): "token does not grant room \(room)"
         case let .badScope(scope): "unknown scope \(scope) (read or write)"
         case let .weakSecret(n): "the JWT secret has \(n) bytes; HS256 needs at least \(RoomAuthenticator.minimumSecretBytes)"
@@ -103,23 +110,42 @@ public struct RoomAuthenticator: Sendable {
     /// What `token` allows in `room`: `.write` when open; otherwise throws `.missingToken`,
     /// `.invalidToken`, `.expired`, `.otherRoom` or `.badScope`.
     public func access(room: String, token: String?) async throws(AuthError) -> Access {
-        guard let keys else { return .write }
+        try await grant(room: room, token: token).access
+    }
+
+    /// What `token` allows in `room`, and until when (`expires` is nil on an open server);
+    /// throws as `access(room:token:)` does, and `.notYetValid` before the token's `nbf`.
+    public func grant(room: String, token: String?) async throws(AuthError) -> (access: Access, expires: Date?) {
+        guard let keys else { return (.write, nil) }
         guard let token else { throw .missingToken }
+        // JWTKit picks the key by `kid` and does not hold the header's `alg` to it: only HS256 is ours.
+        guard Self.headerAlgorithm(token) == "HS256" else { throw .invalidToken("the token's header alg is not HS256") }
         let claims: RoomClaims
         do {
             claims = try await keys.verify(token, as: RoomClaims.self)
         } catch let error as JWTError {
             if error.errorType == .claimVerificationFailure, error.failedClaim is ExpirationClaim { throw .expired }
+            if error.errorType == .claimVerificationFailure, error.failedClaim is NotBeforeClaim { throw .notYetValid }
             throw .invalidToken(error.reason ?? "\(error.errorType)")
         } catch {
             throw .invalidToken("\(error)")
         }
         guard claims.allows(room) else { throw .otherRoom(room) }
         switch claims.scope ?? "read" {
-        case "write": return .write
-        case "read": return .read
+        case "write": return (.write, claims.exp.value)
+        case "read": return (.read, claims.exp.value)
         case let other: throw .badScope(other)
         }
+    }
+
+    /// The `alg` of a compact JWT's header, nil when the header does not decode.
+    static func headerAlgorithm(_ token: String) -> String? {
+        guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
+        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["alg"] as? String
     }
 
     /// A token for tests and `ycli token`.

@@ -8,14 +8,16 @@ import RoomHost
 /// Runs one WebSocket connection of a room: joins it, feeds it every message, writes what the
 /// room queues, and leaves it when either side closes.
 struct RoomSocket {
-    private enum Side: Sendable { case writer, reader, timeout }
+    private enum Side: Sendable { case writer, reader((any Error)?), timeout }
 
     let host: RoomHost
     let limits: RoomLimits
     let logger: Logger
 
+    /// Rethrows what ended the inbound stream (a frame rule broken), so that
+    /// hummingbird-websocket closes with its code (1002, 1007, 1009) instead of 1000.
     func run(room name: String, options: JoinOptions, inbound: WebSocketInboundStream,
-             outbound: WebSocketOutboundWriter) async {
+             outbound: WebSocketOutboundWriter) async throws {
         let room: Room
         do {
             room = try await host.acquire(name)
@@ -28,34 +30,38 @@ struct RoomSocket {
         let connection = WebSocketRoomConnection(maxQueued: limits.maxQueuedFrames)
         let member = await room.join(connection, options: options)
 
-        await withTaskGroup(of: Side.self) { group in
+        let readError = await withTaskGroup(of: Side.self) { group -> (any Error)? in
             group.addTask {
                 await Self.write(connection, to: outbound)
                 return .writer
             }
             group.addTask {
                 if let member {
-                    await Self.read(inbound, into: room, as: member, maxMessage: limits.maxFrameBytes, logger: logger)
+                    return .reader(await Self.read(inbound, into: room, as: member, maxMessage: limits.maxFrameBytes, logger: logger))
                 } else {
                     do { for try await _ in inbound {} } catch {}  // refused: wait for the peer's close
                 }
-                return .reader
+                return .reader(nil)
             }
             // We closed it (a limit, shutdown): keep reading, for at most 2 s, until the peer
             // answers the close. Closing the socket while it still sends would reset the
             // connection, and the peer would never see our close code.
-            if await group.next() == .writer {
+            var first = await group.next()
+            if case .writer? = first {
                 group.addTask {
                     try? await Task.sleep(for: .seconds(2))
                     return .timeout
                 }
-                _ = await group.next()
+                first = await group.next()
             }
             group.cancelAll()
+            if case let .reader(error)? = first { return error }
+            return nil
         }
         connection.finish()
         if let member { await room.leave(member) }
         await host.release(room)
+        if let readError { throw readError }
     }
 
     private static func write(_ connection: WebSocketRoomConnection, to outbound: WebSocketOutboundWriter) async {
@@ -78,7 +84,7 @@ struct RoomSocket {
     }
 
     private static func read(_ inbound: WebSocketInboundStream, into room: Room, as member: PeerID,
-                             maxMessage: Int, logger: Logger) async {
+                             maxMessage: Int, logger: Logger) async -> (any Error)? {
         do {
             for try await message in inbound.messages(maxSize: maxMessage) {
                 switch message {
@@ -98,6 +104,8 @@ struct RoomSocket {
             } else {
                 logger.debug("room \(room.name): \(member) read ended: \(error)")
             }
+            return error
         }
+        return nil
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import Journal
 import RoomHost
 
@@ -26,8 +31,32 @@ public struct ServerConfig: Sendable {
     public var durability: Durability = .full
     /// Seconds without a connection or request before a room is persisted and unloaded.
     public var idleTimeout: Double = 60
-    /// Largest HTTP request body (POST update / broadcast).
-    public var maxRequestBytes = 16 << 20
+    /// Largest HTTP request body (POST update / broadcast); nil: the same as `limits.maxFrameBytes`,
+    /// so an update refused over WebSocket is refused over HTTP too.
+    public var maxRequestBytes: Int?
+    /// The body limit in force (`maxRequestBytes`, else `limits.maxFrameBytes`).
+    public var effectiveMaxRequestBytes: Int { maxRequestBytes ?? limits.maxFrameBytes }
+    /// Seconds a client has, from its request's first byte, to send the whole head (else 408 and closed).
+    public var headerTimeout: Double = 10
+    /// Seconds a client has, from the end of the head, to send the whole body (else 408 and closed).
+    public var bodyTimeout: Double = 30
+    /// Seconds an HTTP connection may wait for its next request (a new connection for its first byte).
+    public var httpIdleTimeout: Double = 60
+    /// Largest request line and largest header block, in bytes (over it: 414 or 431, then closed).
+    public var maxHeaderBytes = 32 << 10
+    /// Open connections (HTTP and WebSocket) served in full; nil: half the process's descriptor
+    /// limit (`RLIMIT_NOFILE`), at most 10,000, leaving the rest to room journals.
+    public var maxConnections: Int?
+    /// Connections beyond `maxConnections` that may still ask `GET /healthz` (others get 503).
+    public var healthReserve = 16
+
+    /// The connection limit in force (`maxConnections`, else derived from `RLIMIT_NOFILE`).
+    public var effectiveMaxConnections: Int {
+        if let maxConnections { return maxConnections }
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < 1 << 40 else { return 10_000 }
+        return max(16, min(10_000, Int(limit.rlim_cur) / 2))
+    }
 
     /// The defaults shown on each property.
     public init() {}

@@ -58,6 +58,18 @@ struct ServeCommand: AsyncParsableCommand {
     var messagesPerSecond: Double?
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an unused room is persisted and unloaded ($YSYNC_IDLE_TIMEOUT; default 60).")
     var idleTimeout: Double?
+    @Option(name: .customLong("max-request-bytes"), help: "Largest HTTP request body ($YSYNC_MAX_REQUEST_BYTES; default: --max-frame-bytes).")
+    var maxRequestBytes: Int?
+    @Option(name: .customLong("max-header-bytes"), help: "Largest request line and header block; over it 414/431 ($YSYNC_MAX_HEADER_BYTES; default 32 KiB).")
+    var maxHeaderBytes: Int?
+    @Option(name: .customLong("header-timeout"), help: "Seconds to send a request's head, from its first byte; then 408 and closed ($YSYNC_HEADER_TIMEOUT; default 10).")
+    var headerTimeout: Double?
+    @Option(name: .customLong("body-timeout"), help: "Seconds to send a request's body, after its head; then 408 and closed ($YSYNC_BODY_TIMEOUT; default 30).")
+    var bodyTimeout: Double?
+    @Option(name: .customLong("http-idle-timeout"), help: "Seconds an HTTP connection may wait for its next request ($YSYNC_HTTP_IDLE_TIMEOUT; default 60).")
+    var httpIdleTimeout: Double?
+    @Option(name: .customLong("max-connections"), help: "Open connections served in full; 16 more may only ask /healthz ($YSYNC_MAX_CONNECTIONS; default half the descriptor limit, at most 10000).")
+    var maxConnections: Int?
     @Option(help: "Journal durability: full (fsync every update) or normal (survives a process crash) ($YSYNC_DURABILITY; default full).")
     var durability: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, warning or error ($YSYNC_LOG_LEVEL; default info).")
@@ -82,6 +94,16 @@ struct ServeCommand: AsyncParsableCommand {
         config.limits.messagesPerSecond = rate
         config.limits.messageBurst = rate * 2
         config.idleTimeout = try setting(idleTimeout, "YSYNC_IDLE_TIMEOUT", { Double($0) }, default: config.idleTimeout)
+        config.maxRequestBytes = try setting(maxRequestBytes, "YSYNC_MAX_REQUEST_BYTES", { Int($0) }, default: nil)
+        config.maxHeaderBytes = try setting(maxHeaderBytes, "YSYNC_MAX_HEADER_BYTES", { Int($0) }, default: config.maxHeaderBytes)
+        config.headerTimeout = try setting(headerTimeout, "YSYNC_HEADER_TIMEOUT", { Double($0) }, default: config.headerTimeout)
+        config.bodyTimeout = try setting(bodyTimeout, "YSYNC_BODY_TIMEOUT", { Double($0) }, default: config.bodyTimeout)
+        config.httpIdleTimeout = try setting(httpIdleTimeout, "YSYNC_HTTP_IDLE_TIMEOUT", { Double($0) }, default: config.httpIdleTimeout)
+        config.maxConnections = try setting(maxConnections, "YSYNC_MAX_CONNECTIONS", { Int($0) }, default: nil)
+        guard (config.maxRequestBytes ?? 1) > 0, config.maxHeaderBytes >= 1024, (config.maxConnections ?? 1) > 0,
+              config.headerTimeout > 0, config.bodyTimeout > 0, config.httpIdleTimeout > 0 else {
+            throw ValidationError("--max-request-bytes, --max-connections and the timeouts must be positive, --max-header-bytes at least 1024")
+        }
         let durabilityName = try setting(durability, "YSYNC_DURABILITY", { $0 }, default: "full")
         switch durabilityName {
         case "full": config.durability = .full

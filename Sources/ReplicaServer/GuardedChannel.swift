@@ -1,0 +1,158 @@
+import CRDT
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import Synchronization
+
+/// Open connections, shared by every child channel of one server.
+final class ConnectionCounter: Sendable {
+    private let count = Mutex(0)
+
+    /// Counts a connection in and returns how many are open with it.
+    func open() -> Int { count.withLock { $0 += 1; return $0 } }
+    /// Counts a connection out.
+    func close() { count.withLock { $0 -= 1 } }
+    /// Connections open now.
+    var current: Int { count.withLock { $0 } }
+}
+
+/// hummingbird-websocket's HTTP/1 + upgrade channel with `ConnectionGuard` in front of it:
+/// Hummingbird 2 has no read timeouts of its own (its idle timeout does not cover a request
+/// being read slowly) and leaves a head NIO's decoder refused unanswered with the connection open.
+struct GuardedChannel: ServerChildChannel {
+    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+
+    let inner: HTTP1WebSocketUpgradeChannel
+    let limits: BoundaryLimits
+    let maxConnections: Int
+    /// Connections beyond `maxConnections` that may still ask `/healthz`.
+    let healthReserve: Int
+    let counter: ConnectionCounter
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let open = counter.open()
+        let counter = self.counter
+        channel.closeFuture.whenComplete { _ in counter.close() }
+        let healthOnly = open > maxConnections
+        if open > maxConnections + healthReserve {
+            // Past the reserve too: close at once, so descriptors stay bounded.
+            channel.close(promise: nil)
+        }
+        do {
+            try channel.pipeline.syncOperations.addHandler(ConnectionGuard(limits: limits, healthOnly: healthOnly), position: .first)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            // After NIO's HTTP decoder (and the upgrade handler): hears what the decoder refused.
+            try channel.pipeline.syncOperations.addHandler(DecoderErrorHandler())
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// Answers a head NIO's decoder refused (through `ConnectionGuard`, on the raw socket).
+final class DecoderErrorHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError,
+              let guardHandler = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self) else {
+            context.fireErrorCaught(error)
+            return
+        }
+        guardHandler.decoderFailed(parserError)
+    }
+}
+
+@available(*, unavailable)
+extension DecoderErrorHandler: Sendable {}
+
+/// Tells `ConnectionGuard` where a plain HTTP request is (head read, body read, answer written),
+/// and turns hummingbird-websocket's bare 400 for a refused upgrade into the route's 401/403.
+final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private var guardHandler: ConnectionGuard?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guardHandler = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: guardHandler?.headReceived()
+        case .body: break
+        case .end: guardHandler?.requestEnded()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let part = unwrapOutboundIn(data)
+        switch part {
+        case let .head(head) where head.status == .badRequest:
+            if let refusal = guardHandler?.upgradeRefusal {
+                guardHandler?.upgradeRefusal = nil
+                var fields = head.headerFields
+                fields[.contentLength] = String(refusal.body.utf8.count)
+                fields[.contentType] = "application/json"
+                let status = HTTPResponse.Status(code: Int(refusal.status.code))
+                context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
+                context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: refusal.body))), promise: promise)
+                return
+            }
+        case .end:
+            context.write(data, promise: promise)
+            guardHandler?.responseEnded()
+            return
+        default:
+            break
+        }
+        context.write(data, promise: promise)
+    }
+}
+
+@available(*, unavailable)
+extension RequestPhaseHandler: Sendable {}
+
+/// The WebSocket route's context: the router's, plus the channel (to hand a refusal's status
+/// to `ConnectionGuard`, since hummingbird-websocket answers every refused upgrade with 400).
+struct UpgradeRequestContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        channel = source.channel
+    }
+
+    /// Records the refusal the upgrade is answered with (instead of the library's 400).
+    func refuse(_ status: HTTPResponse.Status, _ message: String) async {
+        let body = YAny.object([("error", .string(message))]).jsonText
+        let code = status.code
+        try? await channel.eventLoop.submit { [channel] in
+            let handler = try channel.pipeline.syncOperations.handler(type: ConnectionGuard.self)
+            handler.upgradeRefusal = (HTTPResponseStatus(statusCode: code), body)
+        }.get()
+    }
+}
