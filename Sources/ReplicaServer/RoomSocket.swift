@@ -27,8 +27,12 @@ struct RoomSocket {
             try? await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: "\(error)".prefix(120).description)
             return
         }
-        let connection = WebSocketRoomConnection(maxQueued: limits.maxQueuedFrames)
+        let budget = OutboundBudget.shared(for: host, limit: limits.maxQueuedBytesTotal)
+        let connection = WebSocketRoomConnection(limits: limits, budget: budget, counters: host.counters)
         let member = await room.join(connection, options: options)
+        if let member {  // a queue overflow (4008) is closed, logged and counted by the room
+            connection.onOverflow { reason in Task { await room.closedBySocket(member, .tooSlow, reason: reason) } }
+        }
 
         let readError = await withTaskGroup(of: Side.self) { group -> (any Error)? in
             group.addTask {

@@ -70,7 +70,7 @@ public actor Room {
         // y-websocket relays awareness to its sender too; the server itself has no presence.
         core = ReplicaCore(store: store, options: ReplicaCoreOptions(compactEvery: config.compactEvery,
                                                                      maxDocumentBytes: config.limits.maxDocumentBytes,
-                                                                     awarenessEcho: true),
+                                                                     awarenessEcho: true, awarenessLimits: config.limits.awareness),
                            now: 0)
         autosave = AutosaveSchedule(debounce: config.autosaveDebounce, maxDelay: config.autosaveMaxDelay)
         idleSince = 0
@@ -100,7 +100,7 @@ public actor Room {
             access: options.access, acknowledgementDelay: options.durableAcks ? 0 : nil,
             rateLimit: .init(perSecond: limits.messagesPerSecond, burst: limits.messageBurst), closesOnBadInput: true,
             session: SyncSession.Options(handshakeRetry: .infinity, reliableDelivery: true, maxUpdateBytes: limits.maxFrameBytes),
-            label: options.label)
+            label: options.label, maxAwarenessClients: limits.maxAwarenessClientsPerConnection)
         let (id, greeting) = core.openPeer(policy, now: clock.now)
         connections[id] = Connection(connection: connection, label: options.label)
         idleSince = nil
@@ -121,7 +121,8 @@ public actor Room {
     }
 
     /// The socket layer closed this connection itself (1009: a message over the frame limit,
-    /// which it refuses before the room sees it): counted and logged like the room's own closes.
+    /// which it refuses before the room sees it; 4008: its outbound queue overflowed): counted
+    /// and logged like the room's own closes.
     public func closedBySocket(_ id: PeerID, _ code: CloseCode, reason: String) {
         disconnect(id, code, reason)
     }
@@ -233,6 +234,8 @@ public actor Room {
             break  // invalid input closes the connection: the close is counted and logged
         case .applied: counters.add("ysync_updates_applied_total")
         case .unchanged: counters.add("ysync_updates_unchanged_total")
+        case .refused(_, _, .awarenessLimit):
+            counters.add("ysync_awareness_refused_total")  // the close that follows is logged
         case let .refused(id, count, reason):
             counters.add("ysync_updates_refused_total", labels: ["reason": reason.rawValue], count)
             if reason == .readOnly { log(.debug, "room \(name): ignored \(count) update(s) from read-only \(id)") }
