@@ -32,7 +32,9 @@ struct HTTPRoutes {
             return response
         }
         router.get(RouterPath(base)) { request, context in
-            try await route("users", request, context, needs: .read) { room in
+            // An unknown room has no users, and asking creates nothing.
+            try await route("users", request, context, needs: .read,
+                            ifMissing: { json(Self.usersDocument([:], connections: 0)) }) { room in
                 let states = await room.awarenessStates
                 let connections = await room.connectionCount
                 return json(Self.usersDocument(states, connections: connections))
@@ -51,18 +53,11 @@ struct HTTPRoutes {
             }
         }
         router.get(RouterPath(base + "/state")) { request, context in
-            try await route("state", request, context, needs: .read) { room in
-                var since: StateVector?
-                if let sv = request.uri.queryParameters.get("sv") {
-                    let bytes: [UInt8]
-                    do { bytes = try Base64.decode(sv) } catch { throw HTTPError(.badRequest, message: "sv is \(error)") }
-                    do { since = try StateVector(decoding: bytes) } catch {
-                        throw HTTPError(.badRequest, message: "sv is not a state vector: \(error)")
-                    }
-                }
-                var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: await room.state(since: since))))
-                response.headers[.contentType] = "application/octet-stream"
-                return response
+            try await route("state", request, context, needs: .read, ifMissing: {
+                _ = try Self.stateVector(request)
+                return Self.updateResponse(YDoc(clientID: 1).encodeStateAsUpdate())  // the empty document
+            }) { room in
+                Self.updateResponse(await room.state(since: try Self.stateVector(request)))
             }
         }
         router.post(RouterPath(base + "/update")) { request, context in
@@ -81,25 +76,48 @@ struct HTTPRoutes {
             }
         }
         router.get(RouterPath(base + "/text")) { request, context in
-            try await route("text", request, context, needs: .read) { room in
+            try await route("text", request, context, needs: .read, ifMissing: { Self.textResponse("") }) { room in
                 let name = request.uri.queryParameters.get("name") ?? "codemirror"
-                var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: await room.text(name))))
-                response.headers[.contentType] = "text/plain; charset=utf-8"
-                return response
+                return Self.textResponse(await room.text(name))
             }
         }
     }
 
-    /// Authorises, leases the room, runs `body`, counts the request.
+    /// Authorises, leases the room, runs `body`, counts the request. With `ifMissing` (reads),
+    /// a room that does not exist is not created: `ifMissing` answers instead.
     private func route(_ name: String, _ request: Request, _ context: BasicRequestContext, needs: Access,
+                       ifMissing: (() throws -> Response)? = nil,
                        _ body: (Room) async throws -> Response) async throws -> Response {
-        try await route(name, request, context, needs: needs, readsBody: false) { room, _ in try await body(room) }
+        try await route(name, request, context, needs: needs, readsBody: false, ifMissing: ifMissing) { room, _ in try await body(room) }
+    }
+
+    /// The `sv` query parameter (base64 state vector), if given; a bad one is a 400.
+    static func stateVector(_ request: Request) throws -> StateVector? {
+        guard let sv = request.uri.queryParameters.get("sv") else { return nil }
+        let bytes: [UInt8]
+        do { bytes = try Base64.decode(sv) } catch { throw HTTPError(.badRequest, message: "sv is \(error)") }
+        do { return try StateVector(decoding: bytes) } catch {
+            throw HTTPError(.badRequest, message: "sv is not a state vector: \(error)")
+        }
+    }
+
+    static func updateResponse(_ bytes: [UInt8]) -> Response {
+        var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        response.headers[.contentType] = "application/octet-stream"
+        return response
+    }
+
+    static func textResponse(_ text: String) -> Response {
+        var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: text)))
+        response.headers[.contentType] = "text/plain; charset=utf-8"
+        return response
     }
 
     /// Authorises, reads the request body (`readsBody`: all of it, up to the configured limit)
     /// and only then leases the room, so a body still arriving holds no room; runs `body`, counts.
     private func route(_ name: String, _ request: Request, _ context: BasicRequestContext, needs: Access,
-                       readsBody: Bool, _ body: (Room, ByteBuffer) async throws -> Response) async throws -> Response {
+                       readsBody: Bool, ifMissing: (() throws -> Response)? = nil,
+                       _ body: (Room, ByteBuffer) async throws -> Response) async throws -> Response {
         let roomName = try roomName(context)
         do {
             let token = RoomAuthenticator.token(query: request.uri.queryParameters.get("token").map { String($0) },
@@ -117,7 +135,13 @@ struct HTTPRoutes {
             if readsBody, let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared != bytes.readableBytes {
                 throw HTTPError(.badRequest, message: "the body ended after \(bytes.readableBytes) of \(declared) bytes")
             }
-            let response = try await server.host.withRoom(roomName) { room in try await body(room, bytes) }
+            let response = if let ifMissing {
+                try await server.host.withExistingRoom(roomName) { room in
+                    if let room { try await body(room, bytes) } else { try ifMissing() }
+                }
+            } else {
+                try await server.host.withRoom(roomName) { room in try await body(room, bytes) }
+            }
             server.host.counters.add("ysync_http_requests_total", labels: ["route": name, "status": String(response.status.code)])
             return response
         } catch let error as HTTPError {

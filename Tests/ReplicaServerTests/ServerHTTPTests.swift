@@ -113,6 +113,32 @@ struct ServerHTTPTests {
         await server.stop()
     }
 
+    @Test("reads of 300 unknown rooms answer an empty document and create nothing; a write creates the room")
+    func readsCreateNothing() async throws {
+        let server = try await TestServer.start()
+        let rooms = server.dataDirectory + "/rooms"
+        for i in 0..<100 {
+            #expect(try await server.http("GET", "/parties/main/ghost-\(i)/text").text == "")
+            let state = try await server.http("GET", "/parties/main/ghost-\(i)b/state")
+            #expect(Array(state.body) == YDoc(clientID: 1).encodeStateAsUpdate())
+            let users = try await server.http("GET", "/parties/main/ghost-\(i)c").json()
+            #expect(users["connections"] as? Int == 0 && (users["users"] as? [Any])?.isEmpty == true)
+        }
+        #expect(try await server.http("GET", "/parties/main/ghost/state?sv=%%%").status == 400)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: rooms).isEmpty)
+        let health = try await server.http("GET", "/healthz").json()
+        #expect(health["rooms"] as? Int == 0)
+        #expect(try await server.http("GET", "/metrics").text.contains("ysync_rooms_stored 0"))
+
+        let doc = YDoc(clientID: 5)
+        try doc.getText("codemirror").insert(at: 0, "now it exists")
+        #expect(try await server.http("POST", "/parties/main/ghost-1/update", body: Data(doc.encodeStateAsUpdate())).status == 200)
+        #expect(try await server.http("GET", "/parties/main/ghost-1/text").text == "now it exists")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: rooms).contains("ghost-1.ysync"))
+        #expect(try await server.http("GET", "/metrics").text.contains("ysync_rooms_stored 1"))
+        await server.stop()
+    }
+
     @Test("with --metrics-token, /metrics needs that token (and a room token does not open it)")
     func metricsToken() async throws {
         let server = try await TestServer.start { $0.metricsToken = "scrape-me" }
