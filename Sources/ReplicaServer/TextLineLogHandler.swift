@@ -33,7 +33,7 @@ public struct TextLineLogHandler: LogHandler {
         let all = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
         let pairs = all.sorted { $0.key < $1.key }.map { "\(Self.escaped($0.key))=\(Self.escaped($0.value.description))" }
         let shown = pairs.isEmpty ? "" : " " + pairs.joined(separator: " ")
-        let stamp = time.formatted(.iso8601.dateSeparator(.dash).timeSeparator(.colon).timeZone(separator: .omitted))
+        let stamp = time.formatted(.iso8601)
         return "\(stamp) \(event.level) \(Self.escaped(label)):\(shown) [\(Self.escaped(event.source))] \(Self.escaped(event.message.description))\n"
     }
 

@@ -62,9 +62,13 @@ struct ServeCLITests {
             #expect(!lines.contains { $0.hasPrefix("2026-01-01") }, "\(format): \(server.stderr)")
             #expect(!server.stderr.contains("\u{1B}") && !server.stderr.contains("\r"), "\(format): raw controls in the log")
             // JSON keeps U+2028 as it is (valid JSON, as JSON.stringify writes it); text escapes it.
-            if format == "text" { #expect(!server.stderr.contains("\u{2028}")) }
             let loadLine = lines.first { $0.contains("loaded from empty") }
             #expect(loadLine?.contains(#"evil\r\n2026-01-01"#) == true, "\(format): \(server.stderr)")
+            if format == "text" {
+                #expect(!server.stderr.contains("\u{2028}"))
+                // Each line starts with its ISO 8601 time.
+                #expect(loadLine.map { $0.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ info "#, options: .regularExpression) != nil } == true, "\(loadLine ?? "")")
+            }
             if format == "json" {
                 for line in lines where !line.isEmpty {
                     #expect((try? YAny.parseJSON(String(line))) != nil, "not one JSON object: \(line)")

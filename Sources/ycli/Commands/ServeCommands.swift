@@ -56,6 +56,14 @@ struct ServeCommand: AsyncParsableCommand {
     var maxDocumentBytes: Int?
     @Option(name: .customLong("messages-per-second"), help: "Messages per second per connection, burst twice that ($YSYNC_MESSAGES_PER_SECOND; default 200).")
     var messagesPerSecond: Double?
+    @Option(name: .customLong("max-queued-bytes"), help: "Bytes queued for one slow connection before it is closed with 4008 ($YSYNC_MAX_QUEUED_BYTES; default --max-document-bytes + --max-frame-bytes).")
+    var maxQueuedBytes: Int?
+    @Option(name: .customLong("max-queued-bytes-total"), help: "Bytes queued for all connections together; beyond it one over its share is closed with 4008 ($YSYNC_MAX_QUEUED_BYTES_TOTAL; default 512 MiB).")
+    var maxQueuedBytesTotal: Int?
+    @Option(name: .customLong("max-awareness-state-bytes"), help: "Largest awareness state; over it 4031 ($YSYNC_MAX_AWARENESS_STATE_BYTES; default 32 KiB).")
+    var maxAwarenessStateBytes: Int?
+    @Option(name: .customLong("max-awareness-states"), help: "Awareness states per room; more is 4031 ($YSYNC_MAX_AWARENESS_STATES; default 2000).")
+    var maxAwarenessStates: Int?
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an unused room is persisted and unloaded ($YSYNC_IDLE_TIMEOUT; default 60).")
     var idleTimeout: Double?
     @Option(name: .customLong("max-request-bytes"), help: "Largest HTTP request body ($YSYNC_MAX_REQUEST_BYTES; default: --max-frame-bytes).")
@@ -90,6 +98,12 @@ struct ServeCommand: AsyncParsableCommand {
         config.corsOrigins = origins
         config.limits.maxFrameBytes = try setting(maxFrameBytes, "YSYNC_MAX_FRAME_BYTES", { Int($0) }, default: config.limits.maxFrameBytes)
         config.limits.maxDocumentBytes = try setting(maxDocumentBytes, "YSYNC_MAX_DOCUMENT_BYTES", { Int($0) }, default: config.limits.maxDocumentBytes)
+        // 0 (not given): the default that follows the document and frame limits.
+        let queued = try setting(maxQueuedBytes, "YSYNC_MAX_QUEUED_BYTES", { Int($0) }, default: 0)
+        config.limits.maxQueuedBytes = queued == 0 ? nil : queued
+        config.limits.maxQueuedBytesTotal = try setting(maxQueuedBytesTotal, "YSYNC_MAX_QUEUED_BYTES_TOTAL", { Int($0) }, default: config.limits.maxQueuedBytesTotal)
+        config.limits.maxAwarenessStateBytes = try setting(maxAwarenessStateBytes, "YSYNC_MAX_AWARENESS_STATE_BYTES", { Int($0) }, default: config.limits.maxAwarenessStateBytes)
+        config.limits.maxAwarenessStates = try setting(maxAwarenessStates, "YSYNC_MAX_AWARENESS_STATES", { Int($0) }, default: config.limits.maxAwarenessStates)
         let rate = try setting(messagesPerSecond, "YSYNC_MESSAGES_PER_SECOND", { Double($0) }, default: config.limits.messagesPerSecond)
         config.limits.messagesPerSecond = rate
         config.limits.messageBurst = rate * 2
@@ -111,7 +125,9 @@ struct ServeCommand: AsyncParsableCommand {
         default: throw ValidationError("durability must be full or normal, not \(durabilityName)")
         }
         guard (0...65535).contains(config.port) else { throw ValidationError("port \(config.port) is out of range") }
-        guard config.limits.maxFrameBytes > 0, config.limits.maxDocumentBytes > 0, rate > 0 else {
+        guard config.limits.maxFrameBytes > 0, config.limits.maxDocumentBytes > 0, rate > 0,
+              queued >= 0, config.limits.maxQueuedBytesTotal > 0,
+              config.limits.maxAwarenessStateBytes > 0, config.limits.maxAwarenessStates > 0 else {
             throw ValidationError("limits must be positive")
         }
 
