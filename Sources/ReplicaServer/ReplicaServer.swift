@@ -106,7 +106,13 @@ public final class ReplicaServer: Sendable {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let request = context.request
-            guard let (room, access, expires) = try? await self.authorise(request, context.requestContext.parameters.get("room")) else { return }
+            guard let (room, access, expires) = try? await self.authorise(request, context.requestContext.parameters.get("room")) else {
+                // shouldUpgrade accepted this request; only the clock moved since: its token expired in between.
+                self.logger.info("room \(context.requestContext.parameters.get("room") ?? ""): closed a connection with 4401: its token expired during the upgrade")
+                self.host.counters.add("ysync_connections_closed_total", labels: ["reason": "token_expired"])
+                try? await outbound.close(.init(codeNumber: 4401), reason: "token expired")
+                return
+            }
             let query = request.uri.queryParameters
             let acks = ["1", "true", "yes"].contains(query.get("ack").map { String($0) } ?? "")
             let label = query.get("label").map { String($0) } ?? ""

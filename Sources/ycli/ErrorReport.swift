@@ -2,7 +2,8 @@ import CLISupport
 import ArgumentParser
 
 /// A command with a `--json` flag: its report is one JSON object, and so is its error.
-protocol JSONReporting {
+/// (SendableMetatype: no main-actor conformance, so casting a command to it keeps the command sendable to `run()`.)
+protocol JSONReporting: SendableMetatype {
     /// `--json` was given.
     var json: Bool { get }
 }

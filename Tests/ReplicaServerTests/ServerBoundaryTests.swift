@@ -258,7 +258,7 @@ struct ServerBoundaryTests {
     func tokenExpiry() async throws {
         let server = try await TestServer.start { $0.jwtSecret = Self.secret }
         let token = try await RoomAuthenticator.sign(
-            RoomClaims(expires: Date().addingTimeInterval(2), rooms: ["exp"], scope: .write), secret: Self.secret)
+            RoomClaims(expires: Date().addingTimeInterval(4), rooms: ["exp"], scope: .write), secret: Self.secret)
         let socket = try await rawUpgrade(port: server.port, path: "/parties/main/exp?token=\(token)")
         #expect(socket.text.hasPrefix("HTTP/1.1 101"), "\(socket.text)")
         try await socket.wait("a close frame", timeout: 15) { closeCode(in: $0.received) != nil || $0.closed }
