@@ -116,7 +116,8 @@ public final class ReplicaServer: Sendable {
             let query = request.uri.queryParameters
             let acks = ["1", "true", "yes"].contains(query.get("ack").map { String($0) } ?? "")
             let label = query.get("label").map { String($0) } ?? ""
-            let socket = RoomSocket(host: self.host, limits: self.config.limits, logger: self.logger)
+            let frameLimit = await FrameLimitRefusal.observe(context.requestContext.channel)
+            let socket = RoomSocket(host: self.host, limits: self.config.limits, logger: self.logger, frameLimit: frameLimit)
             let options = JoinOptions(access: access, durableAcks: acks, label: label)
             let key = self.liveSockets.add(outbound)
             defer { self.liveSockets.remove(key) }

@@ -13,6 +13,8 @@ struct RoomSocket {
     let host: RoomHost
     let limits: RoomLimits
     let logger: Logger
+    /// Whether NIO's decoder refused a single frame over the limit (it closed with 1009 itself).
+    let frameLimit: FrameLimitRefusal
 
     /// Rethrows what ended the inbound stream (a frame rule broken), so that
     /// hummingbird-websocket closes with its code (1002, 1007, 1009) instead of 1000.
@@ -41,7 +43,8 @@ struct RoomSocket {
             }
             group.addTask {
                 if let member {
-                    return .reader(await Self.read(inbound, into: room, as: member, maxMessage: limits.maxFrameBytes, logger: logger))
+                    return .reader(await Self.read(inbound, into: room, as: member, maxMessage: limits.maxFrameBytes,
+                                                   frameLimit: frameLimit, logger: logger))
                 } else {
                     do { for try await _ in inbound {} } catch {}  // refused: wait for the peer's close
                 }
@@ -88,7 +91,7 @@ struct RoomSocket {
     }
 
     private static func read(_ inbound: WebSocketInboundStream, into room: Room, as member: PeerID,
-                             maxMessage: Int, logger: Logger) async -> (any Error)? {
+                             maxMessage: Int, frameLimit: FrameLimitRefusal, logger: Logger) async -> (any Error)? {
         do {
             for try await message in inbound.messages(maxSize: maxMessage) {
                 switch message {
@@ -99,8 +102,7 @@ struct RoomSocket {
                 }
             }
         } catch {
-            // A message of several frames over the limit ends the stream with this error (a single
-            // frame over it is refused by NIO's decoder, which closes with 1009 on its own).
+            // A message of several frames over the limit ends the stream with this error.
             let described = "\(error)"
             if described.contains("messageTooLarge") || described.contains("invalidFrameLength") {
                 await room.closedBySocket(member, .messageTooBig,
@@ -109,6 +111,11 @@ struct RoomSocket {
                 logger.debug("room \(room.name): \(member) read ended: \(error)")
             }
             return error
+        }
+        // A single frame over the limit: NIO's decoder closed with 1009 and the stream just ended.
+        if frameLimit.happened {
+            await room.closedBySocket(member, .messageTooBig,
+                                      reason: "a frame over the \(maxMessage)-byte limit (--max-frame-bytes)")
         }
         return nil
     }

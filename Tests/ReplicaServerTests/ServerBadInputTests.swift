@@ -54,6 +54,11 @@ struct ServerBadInputTests {
         try await peer.insert(String(repeating: "x", count: 10_000))
         #expect(try await closeCode(peer) == Int(CloseCode.messageTooBig.rawValue))
         #expect(try await server.http("GET", "/parties/main/big/text?name=t").text == "")
+        // The server says why in its log, with the limit, and counts it (a single frame over it, too).
+        try await eventually("a log line names the limit") {
+            server.logs.all.contains { $0.contains("1009") && $0.contains("4096-byte limit") }
+        }
+        #expect(try await server.http("GET", "/metrics").text.contains(#"ysync_connections_closed_total{code="1009"} 1"#))
         await server.stop()
     }
 
