@@ -34,6 +34,9 @@ public struct RoomHostConfig: Sendable {
     public var idleTimeout: Double = 60
     /// Where the host and its rooms log (discarded by default).
     public var log: RoomLogger = { _, _ in }
+    /// Called on the loading thread before a room's journal opens (tests block it there to
+    /// show that a slow load stalls no other room).
+    var willLoad: (@Sendable (String) -> Void)?
 
     /// Defaults for everything but the data directory.
     public init(dataDirectory: String) {
@@ -55,6 +58,12 @@ public actor RoomHost {
     private var leases: [ObjectIdentifier: Int] = [:]
     private var idleSince: [String: ContinuousClock.Instant] = [:]
     private var sweeper: Task<Void, Never>?
+    /// Rooms being loaded (off this actor): whoever asks for one meanwhile waits for the same load.
+    private var loading: [String: Task<Result<Room, RoomHostError>, Never>] = [:]
+    /// Runs this actor off the cooperative pool: a content-store lookup blocks on SQLite.
+    private nonisolated let executor = DiskExecutor(label: "ysync.roomhost")
+    /// This actor's executor (its own dispatch queue, see `DiskExecutor`).
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private var isShuttingDown = false
     /// Rooms whose journal file this host created when it loaded them (by key): if nothing was
     /// ever written when they unload, the file goes again (a read-only visit leaves no trace).
@@ -73,19 +82,19 @@ public actor RoomHost {
 
     /// The room named `name` (by id, or by slug through the content store), loaded if needed
     /// (created if it does not exist); the caller holds a lease until `release`.
-    public func acquire(_ name: String) throws(RoomHostError) -> Room {
+    public func acquire(_ name: String) async throws(RoomHostError) -> Room {
         // Non-nil: with `create` a missing room is made.
-        try lease(name, create: true)!
+        try await lease(name, create: true)!
     }
 
     /// Like `acquire`, but only a room that exists (loaded, in a journal file, or a row of the
     /// content store): nil otherwise, and nothing is created. For reads, so that a request for
     /// an unknown name leaves no file behind.
-    public func acquireExisting(_ name: String) throws(RoomHostError) -> Room? {
-        try lease(name, create: false)
+    public func acquireExisting(_ name: String) async throws(RoomHostError) -> Room? {
+        try await lease(name, create: false)
     }
 
-    private func lease(_ name: String, create: Bool) throws(RoomHostError) -> Room? {
+    private func lease(_ name: String, create: Bool) async throws(RoomHostError) -> Room? {
         guard !isShuttingDown else { throw .shuttingDown }
         do { try RoomStorage.validate(name) } catch { throw .badName(error) }
         var record: ContentRecord?
@@ -100,14 +109,27 @@ public actor RoomHost {
         if let loaded = rooms[key] {
             room = loaded
         } else {
-            guard create || record != nil || storage.exists(key) else { return nil }
-            if rooms.count >= config.room.limits.maxRooms {
-                throw .tooManyRooms(rooms.count)
+            let load: Task<Result<Room, RoomHostError>, Never>
+            if let pending = loading[key] {
+                load = pending
+            } else {
+                guard create || record != nil || storage.exists(key) else { return nil }
+                if rooms.count + loading.count >= config.room.limits.maxRooms {
+                    throw .tooManyRooms(rooms.count + loading.count)
+                }
+                if !storage.exists(key) { createdByLoad.insert(key) }
+                // Off this actor and off the cooperative pool: a big room takes seconds to load,
+                // and every other room's requests pass through here meanwhile.
+                load = Task { [self, record] in
+                    let result = await DiskExecutor.run { Result { () throws(RoomHostError) in try self.load(key, record: record) } }
+                    finishLoad(key, result)
+                    return result
+                }
+                loading[key] = load
             }
-            if !storage.exists(key) { createdByLoad.insert(key) }
-            room = try load(key, record: record)
-            rooms[key] = room
-            counters.add("ysync_rooms_loaded_total")
+            room = try await load.value.get()
+            // Loaded while shutdown began: `shutdown` closes it (it waits for every load).
+            guard !isShuttingDown else { throw .shuttingDown }
         }
         leases[ObjectIdentifier(room), default: 0] += 1
         idleSince[key] = nil
@@ -152,7 +174,21 @@ public actor RoomHost {
         }
     }
 
-    private func load(_ key: String, record: ContentRecord?) throws(RoomHostError) -> Room {
+    /// Puts a finished load's room in the table (before anyone waiting for it resumes).
+    private func finishLoad(_ key: String, _ result: Result<Room, RoomHostError>) {
+        loading[key] = nil
+        switch result {
+        case let .success(room):
+            rooms[key] = room
+            counters.add("ysync_rooms_loaded_total")
+        case .failure:
+            createdByLoad.remove(key)
+        }
+    }
+
+    /// Opens the room's journal (and its content-store document): blocking, run off the actor.
+    private nonisolated func load(_ key: String, record: ContentRecord?) throws(RoomHostError) -> Room {
+        config.willLoad?(key)
         let path = storage.path(for: key)
         let existed = storage.exists(key)
         let store: JournaledDocument
@@ -247,6 +283,8 @@ public actor RoomHost {
         isShuttingDown = true
         sweeper?.cancel()
         sweeper = nil
+        // A load under way ends in the table (finishLoad) and is closed below with the rest.
+        for load in Array(loading.values) { _ = await load.value }
         for key in rooms.keys.sorted() {
             guard let room = rooms[key] else { continue }
             let neverWritten = await Self.neverWritten(room)
