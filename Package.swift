@@ -99,7 +99,7 @@ if !coreOnly {
         ycli.dependencies += ["ReplicaServer", "RoomHost", .product(name: "Logging", package: "swift-log")]
     }
     if let bench = targets.first(where: { $0.name == "ysync-bench" }) {
-        bench.dependencies += ["ReplicaServer"]
+        bench.dependencies += ["ReplicaServer", "RoomHost"]
     }
 }
 
