@@ -48,6 +48,7 @@ extension Journal {
                     seqs.append(prev)
                 }
                 insert.reset()
+                try options.faults?.appendWillCommit(insert.sql)
                 try setMetaInt(Schema.lastSeqKey(doc), prev)
                 return seqs
             } catch {

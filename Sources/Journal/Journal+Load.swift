@@ -36,6 +36,7 @@ extension Journal {
 
     private func loadInTransaction(_ doc: YDoc, through bound: Int64?) throws(JournalError) -> LoadReport {
         let limit = bound ?? Int64.max
+        do throws(SQLiteError) { try options.faults?.loadWillRead() } catch { throw failure(error) }
         var problems: [QuarantinedEntry] = []
         let quarantine = try quarantineSummary()
 

@@ -32,6 +32,8 @@ public struct JournalOptions: Sendable, Equatable {
     public var retainHistory: Bool = true
     /// How long a writer waits for another connection's write lock before failing (SQLITE_BUSY).
     public var busyTimeoutMilliseconds: Int32 = 5000
+    /// Failures injected into appends (tests only; nil in every real configuration).
+    package var faults: JournalFaults?
     /// The defaults: full durability, compaction after 500 tail rows, 600 s or a tail as large as the
     /// snapshot, history retained, a 5 s busy timeout.
     public init() {}

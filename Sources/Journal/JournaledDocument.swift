@@ -4,7 +4,8 @@ import CRDT
 /// change the document emits is appended; an edit's seq is returned once it is committed.
 public final class JournaledDocument {
     /// The loaded document. Edit it through `commitEdit`/`edit` (or `flush` after editing it directly) so that every change is journaled.
-    public let doc: YDoc
+    /// `reload()` replaces it: read it again after one.
+    public private(set) var doc: YDoc
     /// The journal the document is kept in; this object owns it and closes it in `close()`.
     public let journal: Journal
     /// What the load at open found (complete, or what could not be restored).
@@ -12,6 +13,8 @@ public final class JournaledDocument {
     private let collector: UpdateCollector
     /// The client id meta holds (the document may pick a new one, see `flushReturningSeqs`).
     private var storedClientID: ClientID
+    /// The collector's observer on `doc`.
+    private var observer: ObserverID
 
     static let clientIDKey = "client_id"
     /// How many lost entries (bad or missing rows, in the journal or in quarantine) the client id
@@ -31,6 +34,10 @@ public final class JournaledDocument {
         storedClientID = doc.clientID
         let collector = UpdateCollector()
         self.collector = collector
+        observer = Self.collect(doc, into: collector)
+    }
+
+    private static func collect(_ doc: YDoc, into collector: UpdateCollector) -> ObserverID {
         doc.observeUpdate { [collector] event in collector.updates.append((event.update, event.origin)) }
     }
 
@@ -195,6 +202,24 @@ public final class JournaledDocument {
             storedClientID = doc.clientID
         }
         return seqs
+    }
+
+    /// Whether the document holds changes the journal does not (an append failed since).
+    public var hasUnjournaledChanges: Bool { !collector.updates.isEmpty }
+
+    /// Replaces `doc` with a document loaded afresh from the journal (same client id), dropping
+    /// every change the journal does not hold: what a failed append left behind. The old
+    /// document is detached (its later changes are not journaled). Throws when the journal
+    /// cannot be read; the document is then unchanged and its changes still collected.
+    @discardableResult
+    public func reload() throws(JournalError) -> LoadReport {
+        let fresh = YDoc(clientID: storedClientID, gc: doc.gc)
+        let report = try journal.load(into: fresh)
+        doc.removeObserver(observer)
+        collector.updates.removeAll()
+        doc = fresh
+        observer = Self.collect(fresh, into: collector)
+        return report
     }
 
     /// Compacts when the journal's thresholds are passed, from this document's state.
