@@ -34,8 +34,12 @@ public enum RoomError: Error, Equatable, Sendable, CustomStringConvertible {
 /// The y-websocket server behaviour (spec §7.4), with two differences that Yjs clients cannot
 /// observe: each connection has a `SyncSession`, so a connection is only sent what it lacks
 /// (never its own updates back), and every update is journaled before it is relayed or
-/// acknowledged. The room adds to the core: join checks (closed, full), y-partykit's chunked
-/// messages, autosave to the content store, metrics and logs.
+/// acknowledged. An update the journal refuses (a full disk) leaves the room as it was: the
+/// core reloads the document from the journal (`JournalFailureMode.rollBack`) and relays
+/// nothing of it, and its sender is closed with 1011 and offers it again when it reconnects, so
+/// no client, HTTP read or new joiner ever sees what a restart would lose. The room adds to
+/// the core: join checks (closed, full), y-partykit's chunked messages, autosave to the content
+/// store, metrics and logs.
 public actor Room {
     /// The room's name (its key in the host).
     public nonisolated let name: String
@@ -75,7 +79,8 @@ public actor Room {
         // y-websocket relays awareness to its sender too; the server itself has no presence.
         core = ReplicaCore(store: store, options: ReplicaCoreOptions(compactEvery: config.compactEvery,
                                                                      maxDocumentBytes: config.limits.maxDocumentBytes,
-                                                                     awarenessEcho: true, awarenessLimits: config.limits.awareness),
+                                                                     awarenessEcho: true, awarenessLimits: config.limits.awareness,
+                                                                     journalFailure: .rollBack),
                            now: 0)
         autosave = AutosaveSchedule(debounce: config.autosaveDebounce, maxDelay: config.autosaveMaxDelay)
         idleSince = 0
@@ -227,7 +232,19 @@ public actor Room {
             case let .note(note): count(note)
             }
         }
+        if let failure = core.storeFailure, !isClosed { fail(failure) }
         arm()
+    }
+
+    /// The core could not reload its document after a failed write: it may hold what the
+    /// journal does not. The room closes without persisting (that change is dropped), so the
+    /// host unloads it and the next use loads it from the journal again.
+    private func fail(_ error: JournalError) {
+        log(.error, "room \(name): closed: the document could not be reloaded from its journal: \(error)")
+        for id in connections.keys.sorted() { closed(id, .internalError, "the room could not be reloaded") }
+        timer.cancel()
+        isClosed = true
+        core.store.close()
     }
 
     /// The one place the core's notes become metrics and log lines.

@@ -90,7 +90,8 @@ final class SimClient {
     let doc: YDoc
     var session = SyncSession()
     var awareness: Awareness
-    let connection = RecordingConnection()
+    /// The current connection (`reconnect` replaces it).
+    private(set) var connection = RecordingConnection()
     private(set) var id: PeerID?
     /// Every message received and processed by `pump`, in order.
     private(set) var received: [SyncMessage] = []
@@ -118,6 +119,15 @@ final class SimClient {
             try await pump()
         }
         return id
+    }
+
+    /// Joins again on a new connection with a new session, as a provider does after the room
+    /// closed it: the handshake sends the room what it lacks of our document.
+    @discardableResult
+    func reconnect(_ options: JoinOptions = .init()) async throws -> PeerID? {
+        connection = RecordingConnection()
+        session = SyncSession()
+        return try await join(options)
     }
 
     func send(_ frame: [UInt8]) async {

@@ -19,16 +19,33 @@ public struct ReplicaCoreOptions: Sendable, Equatable {
     /// strict peers are closed with `CloseCode.awarenessTooLarge`), and how long the clocks of
     /// gone clients are kept.
     public var awarenessLimits: AwarenessLimits
+    /// What a change the journal refused leaves behind (see `JournalFailureMode`).
+    public var journalFailure: JournalFailureMode
 
     /// Options from their parts (defaults: a client replica's).
     public init(compactEvery: Int = 64, maxDocumentBytes: Int? = nil, measureRedundancy: Bool = false,
-                awarenessEcho: Bool = false, awarenessLimits: AwarenessLimits = .init()) {
+                awarenessEcho: Bool = false, awarenessLimits: AwarenessLimits = .init(),
+                journalFailure: JournalFailureMode = .keep) {
         self.compactEvery = compactEvery
         self.maxDocumentBytes = maxDocumentBytes
         self.measureRedundancy = measureRedundancy
         self.awarenessEcho = awarenessEcho
         self.awarenessLimits = awarenessLimits
+        self.journalFailure = journalFailure
     }
+}
+
+/// What a `ReplicaCore` does with a change whose journal append failed (e.g. the disk is full).
+public enum JournalFailureMode: Sendable, Equatable {
+    /// The change stays in the document and is relayed; the next call appends it (a client:
+    /// the user's own edits are not lost while the disk is full).
+    case keep
+    /// The document is reloaded from the journal, so it holds nothing the journal does not,
+    /// and the change is relayed to no one; a peer that sent it is closed (1011) and sends it
+    /// again when it reconnects (its handshake offers what we lack). A server's rooms: every
+    /// peer there must see only what survives a restart. If the reload fails too, every peer
+    /// is closed and `ReplicaCore.storeFailure` is set: the host must stop using the core.
+    case rollBack
 }
 
 /// What `ReplicaCore.importUpdate` did with an update.
@@ -41,7 +58,8 @@ public enum ImportResult: Equatable, Sendable {
     case invalid(String)
     /// The document would grow past `ReplicaCoreOptions.maxDocumentBytes` (not applied).
     case documentTooLarge(limit: Int, wouldBe: Int)
-    /// The document changed but the journal append failed (retried on the next change).
+    /// The journal append failed: with `JournalFailureMode.keep` the document keeps the change
+    /// (appended by the next call), with `.rollBack` it does not (reloaded from the journal).
     case journalFailed(JournalError)
 }
 
@@ -102,6 +120,9 @@ public final class ReplicaCore {
     /// Upper bound of the encoded document size (kept only with a size limit).
     private var sizeEstimate = 0
     private var effects: [ReplicaEffect] = []
+    /// Set when a `.rollBack` could not reload the document: it may hold changes the journal
+    /// does not, every peer was closed, and the host must stop using this core (close it).
+    public private(set) var storeFailure: JournalError?
 
     /// Takes over an open store. The replica has no presence until `setLocalPresence`.
     public init(store: JournaledDocument, options: ReplicaCoreOptions = .init(), now: Double) {
@@ -217,7 +238,7 @@ public final class ReplicaCore {
         }
         var changed = false
         for update in output.apply {
-            switch integrate(update, origin: policy.origin, from: id, isStep2: kind == .syncStep2) {
+            switch integrate(update, origin: policy.origin, from: id, isStep2: kind == .syncStep2, now: now) {
             case .changed: changed = true
             case .unchanged: break
             case let .invalid(reason):
@@ -229,7 +250,8 @@ public final class ReplicaCore {
                 return false
             case let .journalFailed(error):
                 note(.failure(.journal, message: "could not journal an update from \(id): \(error)"))
-                if policy.closesOnBadInput {
+                // Rolled back: the peer holds what we do not, and only a new handshake repairs that.
+                if policy.closesOnBadInput || options.journalFailure == .rollBack {
                     close(id, .internalError, "could not store the update", now: now)
                     return false
                 }
@@ -287,12 +309,17 @@ public final class ReplicaCore {
     }
 
     /// Runs `body` in one transaction, journals it and relays it to every peer. If `body`
-    /// throws after changing the document, the change is kept, journaled and relayed.
+    /// throws after changing the document, the change is kept, journaled and relayed. (With
+    /// `JournalFailureMode.rollBack` an edit the journal refused is undone and relayed to no one.)
     public func edit(origin: String? = nil, now: Double, _ body: (YDoc) throws -> Void) -> EditOutcome {
         let (commit, bodyError) = store.commitEdit(origin: origin, body)
         if !commit.updates.isEmpty { note(.localEdit) }
         recorded(commit)
-        relay(commit.updates)
+        if let error = commit.journalError, options.journalFailure == .rollBack {
+            rollBack(after: error, now: now)
+        } else {
+            relay(commit.updates)
+        }
         // One transaction emits one update; more only when the body opened transactions of its
         // own. They come from this document's encoder a moment ago, so they decode and merge.
         let update: [UInt8]? = commit.updates.count <= 1 ? commit.updates.first : try! Updates.merge(commit.updates)
@@ -303,7 +330,7 @@ public final class ReplicaCore {
     /// Applies an update that came from elsewhere than a peer (a file, an HTTP request):
     /// journaled and relayed to every peer.
     public func importUpdate(_ update: [UInt8], origin: String = "import", now: Double) -> (ImportResult, [ReplicaEffect]) {
-        let result = integrate(update, origin: origin, from: nil, isStep2: false)
+        let result = integrate(update, origin: origin, from: nil, isStep2: false, now: now)
         return (result, take())
     }
 
@@ -448,7 +475,7 @@ public final class ReplicaCore {
     }
 
     /// Applies and journals `update`, then relays what it changed to every peer.
-    private func integrate(_ update: [UInt8], origin: String, from source: PeerID?, isStep2: Bool) -> ImportResult {
+    private func integrate(_ update: [UInt8], origin: String, from source: PeerID?, isStep2: Bool, now: Double) -> ImportResult {
         if let limit = options.maxDocumentBytes, sizeEstimate + update.count > limit {
             return .documentTooLarge(limit: limit, wouldBe: sizeEstimate + update.count)
         }
@@ -457,6 +484,10 @@ public final class ReplicaCore {
         do { commit = try store.commitApply(update, origin: origin) } catch {
             if case let .badUpdate(reason) = error { return .invalid("\(reason)") }
             return .invalid("\(error)")
+        }
+        if let error = commit.journalError, options.journalFailure == .rollBack {
+            rollBack(after: error, now: now)
+            return .journalFailed(error)
         }
         if commit.changed { sizeEstimate += update.count }
         recorded(commit)
@@ -468,6 +499,24 @@ public final class ReplicaCore {
         }
         note(.applied(source))
         return .changed(seq: seq)
+    }
+
+    /// `JournalFailureMode.rollBack`: the append failed, so the document goes back to what the
+    /// journal holds. Nothing of the refused change was relayed, and the peers' sessions only
+    /// know what was relayed, so for every peer but the sender the room is exactly as it was
+    /// (the sender is closed by the caller). Reloading costs a load of the document, on
+    /// failures only; applying only after the journal accepted would need the document's view
+    /// of what an update changes before applying it, which Yjs documents do not give.
+    private func rollBack(after error: JournalError, now: Double) {
+        do throws(JournalError) {
+            try store.reload()
+        } catch let reloadError {
+            storeFailure = reloadError
+            note(.failure(.journal, message: "could not reload the document from its journal after \(error): \(reloadError)"))
+            for id in peers.keys.sorted() {
+                close(id, .internalError, "the document could not be reloaded from its journal", now: now)
+            }
+        }
     }
 
     /// The update carries a struct this document already holds. (A delete of an item already

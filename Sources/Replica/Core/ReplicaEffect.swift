@@ -83,7 +83,8 @@ public enum ReplicaNote: Sendable, Equatable {
     case ackSent(PeerID)
     /// The peer refused our updates (y-protocols auth message, e.g. a read-only token).
     case denied(PeerID, reason: String)
-    /// The journal or a compaction failed (the document keeps the change; the journal retries
-    /// the append on the next change).
+    /// The journal or a compaction failed (the document keeps the change and the journal
+    /// retries the append on the next change, or with `JournalFailureMode.rollBack` the
+    /// document was reloaded from the journal).
     case failure(FailureKind, message: String)
 }
