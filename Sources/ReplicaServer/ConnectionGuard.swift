@@ -23,7 +23,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let limits: BoundaryLimits
     /// Over the connection limit: only `GET /healthz` is served, then the connection closes.
     private let healthOnly: Bool
-    private(set) var phase = Phase.idle
+    private(set) var phase = Phase.idle {
+        didSet { if let activity = phase.activity, activity != oldValue.activity { registry.note(key, activity) } }
+    }
+    /// Where the connection's activity is reported (for the shutdown's account of what it cut).
+    private let registry: ConnectionRegistry
+    private let key: Int
     private var deadline: Scheduled<Void>?
     /// The line of the head being read: its length and first bytes (to tell a URL from a header).
     private var lineLength = 0
@@ -35,9 +40,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Set by the upgrade route when it refuses: the status and JSON body to answer instead of 400.
     var upgradeRefusal: (status: HTTPResponseStatus, body: String)?
 
-    init(limits: BoundaryLimits, healthOnly: Bool) {
+    init(limits: BoundaryLimits, healthOnly: Bool, registry: ConnectionRegistry, key: Int) {
         self.limits = limits
         self.healthOnly = healthOnly
+        self.registry = registry
+        self.key = key
     }
 
     /// This handler's own context: answers are written from the head of the pipeline, whoever asks.
@@ -232,6 +239,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
 @available(*, unavailable)
 extension ConnectionGuard: Sendable {}
+
+extension ConnectionGuard.Phase {
+    /// What the registry is told (nil once the connection is being closed: it keeps its last).
+    var activity: ConnectionRegistry.Activity? {
+        switch self {
+        case .idle: .idle
+        case .head, .body: .request
+        case .responding: .response
+        case .webSocket: .webSocket
+        case .done: nil
+        }
+    }
+}
 
 /// A request that did not arrive within its read deadline.
 struct RequestTimeout: Error, CustomStringConvertible {

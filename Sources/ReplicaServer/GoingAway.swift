@@ -1,5 +1,4 @@
 import HummingbirdWebSocket
-import ServiceLifecycle
 import Synchronization
 
 /// The WebSocket connections open now, so that shutdown can close them with 1001.
@@ -20,21 +19,30 @@ final class LiveSockets: Sendable {
 
     /// Every open connection.
     var all: [WebSocketOutboundWriter] { state.withLock { Array($0.writers.values) } }
-}
 
-/// Closes every WebSocket with 1001 going away when the server shuts down gracefully.
-/// Listed after the application in the service group, so it is shut down first: Hummingbird
-/// shuts its HTTP server down before the application's own services, and hummingbird-websocket
-/// then closes each socket with 1000; a socket already closing keeps our code.
-struct GoingAwayService: Service {
-    let sockets: LiveSockets
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await withTaskGroup(of: Void.self) { group in
-            for writer in sockets.all {
-                group.addTask { try? await writer.close(.goingAway, reason: "server shutting down") }
+    /// Sends 1001 going away on every open WebSocket, each close in a task of its own; returns
+    /// how many there were once each close frame was handed to its socket, or at `deadline`
+    /// (a peer that does not read may hold its close back until the socket is cut).
+    func closeAll(deadline: ContinuousClock.Instant) async -> Int {
+        let writers = all
+        guard !writers.isEmpty else { return 0 }
+        let (handedOver, done) = AsyncStream<Void>.makeStream()
+        for writer in writers {
+            Task {
+                try? await writer.close(.goingAway, reason: "server shutting down")
+                done.yield()
             }
         }
+        let timer = Task {
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            done.finish()
+        }
+        var closed = 0
+        for await _ in handedOver {
+            closed += 1
+            if closed == writers.count { break }
+        }
+        timer.cancel()
+        return writers.count
     }
 }

@@ -8,19 +8,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
-import Synchronization
-
-/// Open connections, shared by every child channel of one server.
-final class ConnectionCounter: Sendable {
-    private let count = Mutex(0)
-
-    /// Counts a connection in and returns how many are open with it.
-    func open() -> Int { count.withLock { $0 += 1; return $0 } }
-    /// Counts a connection out.
-    func close() { count.withLock { $0 -= 1 } }
-    /// Connections open now.
-    var current: Int { count.withLock { $0 } }
-}
 
 /// hummingbird-websocket's HTTP/1 + upgrade channel with `ConnectionGuard` in front of it:
 /// Hummingbird 2 has no read timeouts of its own (its idle timeout does not cover a request
@@ -33,19 +20,20 @@ struct GuardedChannel: ServerChildChannel {
     let maxConnections: Int
     /// Connections beyond `maxConnections` that may still ask `/healthz`.
     let healthReserve: Int
-    let counter: ConnectionCounter
+    let registry: ConnectionRegistry
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let open = counter.open()
-        let counter = self.counter
-        channel.closeFuture.whenComplete { _ in counter.close() }
+        let (key, open) = registry.open(channel)
+        let registry = self.registry
+        channel.closeFuture.whenComplete { _ in registry.close(key) }
         let healthOnly = open > maxConnections
         if open > maxConnections + healthReserve {
             // Past the reserve too: close at once, so descriptors stay bounded.
             channel.close(promise: nil)
         }
         do {
-            try channel.pipeline.syncOperations.addHandler(ConnectionGuard(limits: limits, healthOnly: healthOnly), position: .first)
+            try channel.pipeline.syncOperations.addHandler(ConnectionGuard(limits: limits, healthOnly: healthOnly, registry: registry, key: key),
+                                                         position: .first)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

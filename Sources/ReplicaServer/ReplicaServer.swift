@@ -30,14 +30,19 @@ public final class ReplicaServer: Sendable {
     public let host: RoomHost
     let auth: RoomAuthenticator
     let logger: Logger
-    /// Open connections (the limit `ServerConfig.maxConnections` holds them to).
-    let connections = ConnectionCounter()
+    /// Open connections (the limit `ServerConfig.maxConnections` holds them to; cut at the end of a shutdown's grace).
+    let connections = ConnectionRegistry()
     /// The WebSockets open now (closed with 1001 at shutdown).
     let liveSockets = LiveSockets()
     /// The running service group (for `shutdown`).
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
+    /// The end of a graceful shutdown (the wait for connections, then the cut).
+    private let shutdownWatch = ShutdownWatch()
+    private let finishedShutdown = Mutex<ShutdownReport?>(nil)
     /// HTTP and WebSocket connections open now (also in `/healthz`).
     public var openConnections: Int { connections.current }
+    /// What the graceful shutdown did, once `run` has returned after one (nil before, or after a cancellation).
+    public var lastShutdown: ShutdownReport? { finishedShutdown.withLock { $0 } }
 
     /// Opens the content store (if configured), the room host and the authenticator; listens only in `run`.
     /// Throws `.setup` when one of them fails (a weak JWT secret, an unusable data directory or content database).
@@ -60,7 +65,9 @@ public final class ReplicaServer: Sendable {
     }
 
     /// Serves until SIGINT/SIGTERM (or until the task is cancelled), then stops accepting,
-    /// closes the connections and persists every room. `onListening` gets the bound port.
+    /// closes the WebSockets with 1001, persists every room, waits at most
+    /// `ServerConfig.shutdownGrace` seconds (from the signal) for the connections to end and
+    /// closes the rest (logged, and in `lastShutdown`). `onListening` gets the bound port.
     public func run(handleSignals: Bool = true, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         if auth.isOpen {
             logger.warning("no JWT secret configured: the server is OPEN (anyone can read and write every room); set --jwt-secret or YSYNC_JWT_SECRET")
@@ -70,14 +77,19 @@ public final class ReplicaServer: Sendable {
         }
         await host.startEviction()
         let app = makeApplication(onListening: onListening)
-        let group = ServiceGroup(configuration: .init(services: [app, GoingAwayService(sockets: liveSockets)], gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+        let shutdown = ShutdownService(host: host, registry: connections, sockets: liveSockets, grace: config.shutdownGrace,
+                                       logger: logger, watch: shutdownWatch)
+        let group = ServiceGroup(configuration: .init(services: [app, shutdown], gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                                                       logger: logger))
         serviceGroup.withLock { $0 = group }
         try await group.run()
+        // Hummingbird's server ended once the last connection closed; the watch has logged what it cut.
+        if let report = await shutdownWatch.report() { finishedShutdown.withLock { $0 = report } }
     }
 
     /// Shuts down as SIGTERM does (stops accepting, closes the WebSockets with 1001, persists
-    /// every room); `run` returns once that is done. Nothing happens before `run` started.
+    /// every room, then gives connections the grace period); `run` returns once that is done.
+    /// Nothing happens before `run` started.
     public func shutdown() async {
         await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
     }
@@ -134,12 +146,12 @@ public final class ReplicaServer: Sendable {
         let limits = BoundaryLimits(headerTimeout: .seconds(config.headerTimeout), bodyTimeout: .seconds(config.bodyTimeout),
                                     idleTimeout: .seconds(config.httpIdleTimeout))
         let maxConnections = config.effectiveMaxConnections, reserve = config.healthReserve
-        let counter = connections
+        let registry = connections
         let wsResponder = wsRouter.buildResponder()
         let server = HTTPServerBuilder { responder in
             GuardedChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder,
                                                                configuration: channelConfig),
-                           limits: limits, maxConnections: maxConnections, healthReserve: reserve, counter: counter)
+                           limits: limits, maxConnections: maxConnections, healthReserve: reserve, registry: registry)
         }
         let logger = self.logger
         let host = config.host, party = config.party
@@ -200,8 +212,8 @@ public final class ReplicaServer: Sendable {
     }
 }
 
-/// Persists and closes every room when the service group shuts down (after the HTTP server,
-/// which closes the WebSockets with 1001 going away).
+/// Persists and closes every room when the application ends (after its HTTP server). After a
+/// graceful shutdown `ShutdownService` has done so already; this covers a cancelled `run`.
 struct RoomHostService: Service {
     let host: RoomHost
 

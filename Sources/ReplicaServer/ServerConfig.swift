@@ -49,6 +49,9 @@ public struct ServerConfig: Sendable {
     public var maxConnections: Int?
     /// Connections beyond `maxConnections` that may still ask `GET /healthz` (others get 503).
     public var healthReserve = 16
+    /// Seconds a graceful shutdown gives connections, counted from the signal, to end by
+    /// themselves once every room is persisted; those still open then are closed by force.
+    public var shutdownGrace: Double = 10
 
     /// The connection limit in force (`maxConnections`, else derived from `RLIMIT_NOFILE`).
     public var effectiveMaxConnections: Int {

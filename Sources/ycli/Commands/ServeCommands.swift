@@ -35,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         WebSocket: ws://HOST:PORT/parties/main/ROOM (one y-protocols message per binary frame; add ?ack=1 for durable acknowledgements). HTTP: GET /parties/main/ROOM ({"users": [...]} from awareness), POST /parties/main/ROOM ({"requestId", "body", "name"} -> text frame to every connection), GET .../state[?sv=BASE64], POST .../update, GET .../text[?name=codemirror], GET /healthz, GET /metrics (Prometheus). Every room is journaled in DATA/rooms/<room>.ysync (SQLite, WAL); an update is journaled before it is relayed or acknowledged.
 
-        Every option can also be set by an environment variable (named in its help); the command line wins. Stops on SIGINT/SIGTERM: stops accepting, closes connections (1001), persists every room.
+        Every option can also be set by an environment variable (named in its help); the command line wins. Stops on SIGINT/SIGTERM: stops accepting, closes WebSockets (1001), persists every room, then gives connections --shutdown-grace seconds (from the signal) and closes the rest, saying what it cut; exits 0.
         """
     )
 
@@ -78,6 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
     var httpIdleTimeout: Double?
     @Option(name: .customLong("max-connections"), help: "Open connections served in full; 16 more may only ask /healthz ($YSYNC_MAX_CONNECTIONS; default half the descriptor limit, at most 10000).")
     var maxConnections: Int?
+    @Option(name: .customLong("shutdown-grace"), help: ArgumentHelp("Seconds a shutdown (SIGTERM/SIGINT) gives connections, from the signal, once every room is persisted; then the rest are closed ($YSYNC_SHUTDOWN_GRACE; default 10).", valueName: "SECONDS"))
+    var shutdownGrace: Double?
     @Option(help: "Journal durability: full (fsync every update) or normal (survives a process crash) ($YSYNC_DURABILITY; default full).")
     var durability: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, warning or error ($YSYNC_LOG_LEVEL; default info).")
@@ -114,9 +116,13 @@ struct ServeCommand: AsyncParsableCommand {
         config.bodyTimeout = try setting(bodyTimeout, "YSYNC_BODY_TIMEOUT", { Double($0) }, default: config.bodyTimeout)
         config.httpIdleTimeout = try setting(httpIdleTimeout, "YSYNC_HTTP_IDLE_TIMEOUT", { Double($0) }, default: config.httpIdleTimeout)
         config.maxConnections = try setting(maxConnections, "YSYNC_MAX_CONNECTIONS", { Int($0) }, default: nil)
+        config.shutdownGrace = try setting(shutdownGrace, "YSYNC_SHUTDOWN_GRACE", { Double($0) }, default: config.shutdownGrace)
         guard (config.maxRequestBytes ?? 1) > 0, config.maxHeaderBytes >= 1024, (config.maxConnections ?? 1) > 0,
               config.headerTimeout > 0, config.bodyTimeout > 0, config.httpIdleTimeout > 0 else {
             throw ValidationError("--max-request-bytes, --max-connections and the timeouts must be positive, --max-header-bytes at least 1024")
+        }
+        guard config.shutdownGrace >= 0, config.shutdownGrace <= 86_400 else {
+            throw ValidationError("--shutdown-grace must be between 0 and 86400 seconds, not \(config.shutdownGrace)")
         }
         let durabilityName = try setting(durability, "YSYNC_DURABILITY", { $0 }, default: "full")
         switch durabilityName {
