@@ -68,6 +68,8 @@ targets += [
 targets += [
     .target(name: "RoomHost", dependencies: ["CRDT", "Journal", "Sync", "Replica"]),
     .testTarget(name: "RoomHostTests", dependencies: ["RoomHost", "Replica", "Sync", "Journal", "CRDT", "TestSupport"]),
+    // The server boundary's fuzz target: WebSocket messages and HTTP bodies into a real room (scripts/fuzz.sh RoomFuzz).
+    .executableTarget(name: "RoomFuzz", dependencies: ["RoomHost", "Replica", "Sync", "Journal", "CRDT", "FuzzSupport"], path: "Fuzz/RoomFuzz"),
 ]
 
 // The server: the only module importing Hummingbird (HTTP, WebSocket server and client) and JWTKit.

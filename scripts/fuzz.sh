@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Builds a libFuzzer target and runs it for the given number of seconds (default 240).
 #   scripts/fuzz.sh [PRODUCT] [seconds] [extra libFuzzer flags...]
-# PRODUCT: CRDTFuzz (default: update v1 codec, state vectors, lib0 any, JSON text, merge/diff)
-#          or SyncFuzz (y-protocols messages, awareness updates, a session fed hostile frames).
-# The corpus lives in Fuzz/corpus (CRDTFuzz) or Fuzz/corpus-sync (SyncFuzz), git-ignored, seeded
-# from Tests/Fixtures and the spec's examples; crash files land in Fuzz/ as crash-*
+# PRODUCT: CRDTFuzz (default: update v1 codec, state vectors, lib0 any, JSON text, merge/diff),
+#          SyncFuzz (y-protocols messages, awareness updates, a session fed hostile frames)
+#          or RoomFuzz (the server boundary: scripts of WebSocket messages and HTTP bodies into a
+#          real RoomHost room with its journal, beside a well-formed client).
+# The corpus lives in Fuzz/corpus (CRDTFuzz), Fuzz/corpus-sync (SyncFuzz) or Fuzz/corpus-room
+# (RoomFuzz), git-ignored, seeded from Tests/Fixtures and the spec's examples; crash files land in
+# Fuzz/ as crash-*
 # (git-ignored). Replay one without libFuzzer:
 #   swift build --product CRDTFuzz && .build/debug/CRDTFuzz Fuzz/crash-<hash>
 set -euo pipefail
@@ -24,9 +27,43 @@ swift build --product "$product" --scratch-path .build-fuzz \
 
 corpus="$root/Fuzz/corpus"
 [ "$product" = SyncFuzz ] && corpus="$root/Fuzz/corpus-sync"
+[ "$product" = RoomFuzz ] && corpus="$root/Fuzz/corpus-room"
 mkdir -p "$corpus"
 fixtures="$root/Tests/Fixtures"
-if [ "$product" = SyncFuzz ]; then
+if [ "$product" = RoomFuzz ]; then
+    python3 - "$fixtures" "$corpus" <<'PY'
+import hashlib, json, os, sys
+fixtures, corpus = sys.argv[1], sys.argv[2]
+# A script: op byte (low 3 bits: 0 binary frame, 1 text frame, 2 HTTP update, 3 HTTP read,
+# 4 good insert, 5 good delete, 6 rejoin, 7 batch; bits 3-4 the hostile connection), then a
+# varint length and the payload (Fuzz/RoomFuzz/Harness.swift).
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+def op(code, payload=b"", conn=0):
+    return bytes([code | (conn << 3)]) + varint(len(payload)) + payload
+updates = [bytes.fromhex(h) for h in json.load(open(os.path.join(fixtures, "yjs_fixtures.json"))).values()][:6]
+frames = [bytes.fromhex(h) for h in ["00 00 01 00", "00 01 10 01 01 01 00 04 01 04 74 65 78 74 03 61 62 63 00",
+          "00 02 06 00 01 01 01 01 01", "01 08 01 01 02 04 6e 75 6c 6c", "03", "00 00 01 00 03"]]
+seeds = [op(4, b"\x00hello"), op(4, b"\x00ab") + op(5, b"\x00\x01"), op(6, conn=1) + op(4, b"\x01x")]
+for u in updates:
+    seeds += [op(2, u), op(0, b"\x00\x02" + varint(len(u)) + u, conn=1) + op(4, b"\x00z"),
+              op(7 | (1 << 5), b"\x00\x02" + varint(len(u)) + u), op(3, b"\x00") + op(2, u) + op(3, b"\x01\x01\x01")]
+for f in frames:
+    seeds += [op(0, f, conn=c) for c in range(3)]
+seeds.append(op(1, b'y-pk-batch#{"id":"x","type":"start","size":4,"count":1}') + op(0, frames[0]) +
+             op(1, b'y-pk-batch#{"id":"x","type":"end","size":4,"count":1}') + op(4, b"\x00q"))
+for s in seeds:
+    path = os.path.join(corpus, hashlib.sha1(s).hexdigest())
+    if not os.path.exists(path):
+        open(path, "wb").write(s)
+PY
+elif [ "$product" = SyncFuzz ]; then
     python3 - "$corpus" <<'PY'
 import hashlib, os, sys
 corpus = sys.argv[1]
