@@ -212,6 +212,44 @@ private let client = PeerPolicy(session: .init(reliableDelivery: true))
         #expect(net.closes("s").map(\.1) == [.documentTooLarge])
     }
 
+    /// `JournalFailureMode.rollBack` (the rooms'): an update the journal refuses is undone and
+    /// relayed to no one, and its sender is closed (1011) even when its policy is lenient; an
+    /// edit the journal refuses is undone too. `.keep` (clients) keeps both and retries.
+    @Test func aRefusedWriteIsRolledBackOrKept() throws {
+        for mode in [JournalFailureMode.rollBack, .keep] {
+            let net = CoreNet()
+            let faults = JournalFaults()
+            var journal = fastJournal()
+            journal.faults = faults
+            let a = try net.add("a", clientID: 1), b = try net.add("b", clientID: 2)
+            let s = try net.add("s", clientID: 3, options: .init(journalFailure: mode), journal: journal)
+            let (fromA, _) = net.link("s", "a", client, client)
+            net.link("s", "b", client, client)
+            net.run(now: 0)
+            net.take("a", insert(a, "kept ", now: 1).effects)
+            net.run(now: 1)
+            faults.failNextAppends(1)
+            net.take("a", insert(a, "refused", now: 2).effects)
+            net.run(now: 2)
+            #expect(faults.injected == 1)
+            switch mode {
+            case .rollBack:
+                #expect(net.closes("s").map(\.0) == [fromA] && net.closes("s").map(\.1) == [.internalError])
+                #expect(s.doc.getText("t").string == "kept " && b.doc.getText("t").string == "kept ")
+                #expect(!s.store.hasUnjournaledChanges && s.storeFailure == nil)
+            case .keep:
+                #expect(net.closes("s").isEmpty)
+                #expect(s.doc.getText("t").string == "kept refused" && s.store.hasUnjournaledChanges)
+            }
+            faults.failNextAppends(1)
+            let outcome = insert(s, "!", now: 3)
+            #expect(outcome.journalError != nil)
+            let sent = outcome.effects.contains { if case .send = $0 { true } else { false } }
+            #expect(sent == (mode == .keep))
+            #expect(s.doc.getText("t").string.hasSuffix("!") == (mode == .keep))
+        }
+    }
+
     /// Presence: a state set on one node reaches the others through a relay; it goes when the
     /// node's connection closes, and times out 30 s after it was last renewed.
     @Test func presenceTravelsThroughARelayAndGoesWithItsConnection() throws {
