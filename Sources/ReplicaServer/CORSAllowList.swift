@@ -24,9 +24,24 @@ struct CORSAllowList<Context: RequestContext>: RouterMiddleware {
             addHeaders(to: &response, origin: origin)
             return response
         } catch let error as HTTPResponseError {
-            var response = try error.response(from: request, context: context)
+            // One error shape everywhere, `{"error": "..."}` (Hummingbird's own is
+            // `{"error": {"message": ...}}`, or no body at all).
+            var response = errorResponse(error.status, Self.message(error, request))
+            if let headers = (error as? HTTPError)?.headers {
+                for field in headers { response.headers[field.name] = field.value }
+            }
             addHeaders(to: &response, origin: origin)
             return response
+        }
+    }
+
+    /// The error's own message, else what its status means here.
+    static func message(_ error: any HTTPResponseError, _ request: Request) -> String {
+        if let message = (error as? HTTPError)?.body { return message }
+        switch error.status {
+        case .notFound: return "no such endpoint: \(request.method) \(request.uri.path)"
+        case .contentTooLarge: return "the body is too large"
+        default: return error.status.reasonPhrase.lowercased()
         }
     }
 

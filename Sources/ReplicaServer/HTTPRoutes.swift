@@ -2,6 +2,7 @@ import CRDT
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import Replica
 import RoomHost
 import Sync
@@ -118,8 +119,8 @@ struct HTTPRoutes {
     private func route(_ name: String, _ request: Request, _ context: BasicRequestContext, needs: Access,
                        readsBody: Bool, ifMissing: (() throws -> Response)? = nil,
                        _ body: (Room, ByteBuffer) async throws -> Response) async throws -> Response {
-        let roomName = try roomName(context)
         do {
+            let roomName = try Self.roomName(context.parameters.get("room"))
             let token = RoomAuthenticator.token(query: request.uri.queryParameters.get("token").map { String($0) },
                                                 authorization: request.headers[.authorization])
             let access: Access
@@ -130,7 +131,11 @@ struct HTTPRoutes {
                 }
             }
             if needs == .write, access != .write { throw HTTPError(.forbidden, message: "read-only token") }
-            let bytes = readsBody ? try await request.body.collect(upTo: server.config.effectiveMaxRequestBytes) : ByteBuffer()
+            let limit = server.config.effectiveMaxRequestBytes
+            let bytes: ByteBuffer
+            do { bytes = readsBody ? try await request.body.collect(upTo: limit) : ByteBuffer() } catch is NIOTooManyBytesError {
+                throw HTTPError(.contentTooLarge, message: Self.bodyTooLarge(limit))
+            }
             // A connection that ends mid-body ends the stream as if it were complete.
             if readsBody, let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared != bytes.readableBytes {
                 throw HTTPError(.badRequest, message: "the body ended after \(bytes.readableBytes) of \(declared) bytes")
@@ -154,11 +159,19 @@ struct HTTPRoutes {
         }
     }
 
-    private func roomName(_ context: BasicRequestContext) throws -> String {
-        guard let raw = context.parameters.get("room"), let name = raw.removingPercentEncoding, !name.isEmpty else {
-            throw HTTPError(.badRequest, message: "missing room name")
+    /// The room name of a path (percent-decoded); a 400 when it is missing or not valid percent-encoding.
+    static func roomName(_ raw: String?) throws(HTTPError) -> String {
+        guard let raw, !raw.isEmpty else { throw HTTPError(.badRequest, message: "missing room name") }
+        guard let name = raw.removingPercentEncoding else {
+            throw HTTPError(.badRequest, message: "bad room name: not valid percent-encoding (a % must start %XX of UTF-8)")
         }
+        guard !name.isEmpty else { throw HTTPError(.badRequest, message: "missing room name") }
         return name
+    }
+
+    /// The 413's message, naming the limit.
+    static func bodyTooLarge(_ limit: Int) -> String {
+        "the body is over the limit of \(limit) bytes (--max-request-bytes, by default --max-frame-bytes)"
     }
 
     /// Compares without stopping at the first difference (no timing hint about the secret).

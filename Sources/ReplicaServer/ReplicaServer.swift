@@ -58,10 +58,34 @@ public final class ReplicaServer: Sendable {
                 throw .setup("content database: \(error)")
             }
         }
+        try Self.checkWritable(dataDirectory: config.dataDirectory)
         let roomLogger = logger
         hostConfig.log = { level, message in roomLogger.log(level: level.swiftLog, "\(message)") }
         do { host = try RoomHost(config: hostConfig) } catch { throw .setup("\(error)") }
         do { auth = try await RoomAuthenticator(secret: config.jwtSecret) } catch { throw .setup("\(error)") }
+    }
+
+    /// Creates `<dataDirectory>/rooms` if needed and writes (and removes) a file there: a server
+    /// that could not store a room must not start (its `/healthz` would say ok while every room
+    /// answered 503). Throws `.setup` with one sentence naming the directory and the reason.
+    static func checkWritable(dataDirectory: String) throws(ServerError) {
+        let rooms = RoomStorage(dataDirectory: dataDirectory).directory
+        // mkdir -p with mkdir(2), so that the reason is the system's own sentence.
+        var folder = rooms.hasPrefix("/") ? "" : "."
+        for component in rooms.split(separator: "/") {
+            folder += "/" + component
+            if mkdir(folder, 0o755) != 0, errno != EEXIST {
+                throw .setup("cannot create \(folder) for the rooms' journals (\(String(cString: strerror(errno)))): give a writable --data")
+            }
+        }
+        let probe = (rooms as NSString).appendingPathComponent(".write-check-\(getpid())")
+        let fd = open(probe, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno))
+            throw .setup("the data directory \(dataDirectory) is not writable (\(rooms): \(reason)); the server stores every room's journal there, so it does not start read-only: give a writable --data")
+        }
+        close(fd)
+        unlink(probe)
     }
 
     /// Serves until SIGINT/SIGTERM (or until the task is cancelled), then stops accepting,
@@ -192,10 +216,8 @@ public final class ReplicaServer: Sendable {
 
     /// The room name, what the request's token allows there and until when; throws an HTTP 400/401/403.
     func authorise(_ request: Request, _ rawRoom: String?) async throws -> (String, Access, Date?) {
-        guard let raw = rawRoom, let room = raw.removingPercentEncoding, !room.isEmpty else {
-            throw HTTPError(.badRequest, message: "missing room name")
-        }
-        do { try RoomStorage.validate(room) } catch { throw HTTPError(.badRequest, message: "\(error)") }
+        let room = try HTTPRoutes.roomName(rawRoom)
+        do { try RoomStorage.validate(room) } catch { throw HTTPError(.badRequest, message: RoomHostError.badName(error).description) }
         let token = RoomAuthenticator.token(query: request.uri.queryParameters.get("token").map { String($0) },
                                             authorization: request.headers[.authorization])
         do throws(AuthError) {

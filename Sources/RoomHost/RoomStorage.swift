@@ -23,8 +23,9 @@ public struct RoomStorage: Sendable {
         public var description: String {
             switch self {
             case .empty: "empty room name"
+            // One limit, the encoded one: a name within it is also within `maxNameLength`.
             case let .tooLong(n):
-                "room name of \(n) bytes is too long (at most \(RoomStorage.maxNameLength) bytes, and at most \(RoomStorage.maxFileNameLength - 6) once percent-encoded)"
+                "room name of \(n) bytes is too long: at most \(RoomStorage.maxFileNameLength - 6) bytes once percent-encoded (every byte but A-Z, a-z, 0-9, '-', '_' and '.' counts 3)"
             }
         }
     }
