@@ -45,7 +45,41 @@ struct GuardedChannel: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
+        // A connection closed before its first request was read (idle timeout, 408, a shutdown
+        // cutting it) is no error, though hummingbird-websocket logs it as one.
+        let base = logger.handler
+        var quieter = Logger(label: logger.label) { _ in ClosedBeforeRequestDemoted(base: base) }
+        quieter.logLevel = logger.logLevel
+        await inner.handle(value: value, logger: quieter)
+    }
+}
+
+/// Passes every log event on, but hummingbird-websocket's "Error handling upgrade result" for a
+/// connection that was closed before its first request (a channel already closed) at debug level.
+struct ClosedBeforeRequestDemoted: LogHandler {
+    var base: any LogHandler
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var event = event
+        if event.level == .error, event.message.description == "Error handling upgrade result",
+           let type = event.metadata?["error.type"]?.description,
+           type.contains("Inappropriate operation for state") || type.contains("I/O on closed channel") {
+            guard logLevel <= .debug else { return }
+            event.level = .debug
+        }
+        base.log(event: event)
     }
 }
 

@@ -77,7 +77,7 @@ public struct ShutdownReport: Sendable, Equatable {
 /// Listed after the application in the service group, so it is shut down first: its `run`
 /// returns once the rooms are persisted, and Hummingbird then closes its listener and asks its
 /// connections to end (hummingbird-websocket would send 1000; a socket already closing keeps 1001).
-struct ShutdownService: Service {
+struct ShutdownService: Service, CustomStringConvertible {
     let host: RoomHost
     let registry: ConnectionRegistry
     let sockets: LiveSockets
@@ -85,6 +85,9 @@ struct ShutdownService: Service {
     let grace: Double
     let logger: Logger
     let watch: ShutdownWatch
+
+    /// The name in ServiceLifecycle's log lines.
+    var description: String { "ShutdownService(grace: \(ShutdownReport.seconds(grace)))" }
 
     func run() async throws {
         try? await gracefulShutdown()

@@ -152,6 +152,27 @@ struct ServerShutdownTests {
         #expect(seconds < 10, "well under the grace")
     }
 
+    @Test("YSYNC_SHUTDOWN_GRACE sets the grace (the flag wins); a negative grace is refused")
+    func graceFromTheEnvironment() async throws {
+        let dir = TempDir("ysync-shutdown-env")
+        let (server, port) = try await Ycli.serve(["--data", dir.file("data")], env: ["YSYNC_SHUTDOWN_GRACE": "1"])
+        defer { server.stop() }
+        let held = try await HeldConnection.idleTCP.open(port: port)
+        try await Self.waitForOpenConnections(1, port: port)
+        let (result, seconds) = try await Self.terminate(server)
+        #expect(result.ok, "\(result)")
+        #expect(result.err.contains("shutdown: grace of 1 s over; closed 1 connection (1 HTTP: 1 idle)"), "\(result.err)")
+        #expect(seconds >= 0.9 && seconds < 1 + Self.margin)
+        _ = held
+        let refused = try await Ycli.run(["serve", "--port", "0", "--data", dir.file("data"), "--shutdown-grace=-1"],
+                                         env: ["YSYNC_SHUTDOWN_GRACE": "5"])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("--shutdown-grace must be between 0 and 86400 seconds"), "\(refused.err)")
+        let badEnv = try await Ycli.run(["serve", "--port", "0", "--data", dir.file("data")], env: ["YSYNC_SHUTDOWN_GRACE": "soon"])
+        #expect(badEnv.status != 0)
+        #expect(badEnv.err.contains("YSYNC_SHUTDOWN_GRACE=soon is not valid"), "\(badEnv.err)")
+    }
+
     @Test("the line that says what a shutdown cut")
     func reportLine() {
         var report = ShutdownReport(grace: 10, roomsPersisted: 3, persistedAfter: 0.02, endedAfter: 10.01)
