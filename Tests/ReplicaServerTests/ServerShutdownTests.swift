@@ -123,7 +123,16 @@ struct ServerShutdownTests {
         try await eventually("the polite peer synced") { await polite.isSynced }
         try await Self.waitForOpenConnections(held.count + 1, port: port)
 
-        let (result, seconds) = try await Self.terminate(server)
+        let (result, seconds) = try await Self.terminate(server) {
+            // Once the shutdown began nothing new is served: refused (the listener closed), or
+            // closed before a byte of an answer.
+            try await eventually("the shutdown's first line", timeout: Self.grace) { server.stderr.contains("shutdown: stopped accepting") }
+            if let late = try? RawSocket(port: port) {
+                try? await late.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                let answer = try await late.closedByServer(timeout: Self.grace + Self.margin)
+                #expect(answer.isEmpty, "a connection made during the shutdown was answered: \(late.text)")
+            }
+        }
         print("shutdown with every kind held: exit \(result.status) \(String(format: "%.2f", seconds)) s after SIGTERM")
         #expect(result.ok, "\(result)")
         #expect(seconds < Self.grace + Self.margin)
@@ -188,10 +197,13 @@ struct ServerShutdownTests {
 
     // MARK: Helpers
 
-    /// Sends SIGTERM and waits (at most grace + margin) for the exit; the result and the seconds it took.
-    static func terminate(_ server: ChildProcess) async throws -> (ProcessResult, Double) {
+    /// Sends SIGTERM and waits (at most grace + margin) for the exit; the result and the seconds it
+    /// took.
+    /// `during` runs between the signal and the wait.
+    static func terminate(_ server: ChildProcess, during: () async throws -> Void = {}) async throws -> (ProcessResult, Double) {
         let start = ContinuousClock.now
         kill(server.pid, SIGTERM)
+        try await during()
         let result = try await server.waitForExit(timeout: grace + margin)
         let elapsed = ContinuousClock.now - start
         return (result, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
