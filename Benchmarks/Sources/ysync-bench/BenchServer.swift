@@ -5,7 +5,7 @@ import Foundation
 #if canImport(ReplicaServer)
 import CRDT
 
-let serverBenchCommands: [any ParsableCommand.Type] = [ServerBenchCommand.self, ConvergeServerCommand.self]
+let serverBenchCommands: [any ParsableCommand.Type] = [ServerBenchCommand.self, ConvergeServerCommand.self, LoadStallCommand.self]
 
 /// A server under test, started as its own process on 127.0.0.1.
 final class BenchServerProcess {
