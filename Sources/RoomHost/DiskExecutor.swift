@@ -1,9 +1,9 @@
 import Dispatch
 
 /// A serial executor on a dispatch queue of its own, for an actor whose methods block on the
-/// disk (SQLite writes, fsync, a room's load). Swift's cooperative pool has one thread per core
-/// (two here): an actor that blocks there takes a whole core from every other room. Dispatch
-/// brings in another thread when one blocks, so a slow disk stalls only its own room.
+/// disk (the room host's content-store lookups), and `run` for blocking work such as a room's
+/// load. Swift's cooperative pool has one thread per core (two here): work that blocks there
+/// takes a whole core from every room. Dispatch brings in another thread when one blocks.
 final class DiskExecutor: SerialExecutor {
     private let queue: DispatchQueue
 

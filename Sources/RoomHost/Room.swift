@@ -63,11 +63,6 @@ public actor Room {
     private var isClosed = false
     /// When the last connection left (or the room loaded), for idle eviction.
     public private(set) var idleSince: Double?
-    /// The room runs on a queue of its own: its journal writes and fsyncs block a thread, which
-    /// must not be one of the cooperative pool's (one room's slow disk would stall every room).
-    private nonisolated let executor = DiskExecutor(label: "ysync.room")
-    /// This room's executor (see `DiskExecutor`).
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     init(name: String, store: sending JournaledDocument, contentID: String?, config: RoomConfig,
          counters: ServerCounters, log: @escaping RoomLogger) {
