@@ -60,10 +60,6 @@ public actor RoomHost {
     private var sweeper: Task<Void, Never>?
     /// Rooms being loaded (off this actor): whoever asks for one meanwhile waits for the same load.
     private var loading: [String: Task<Result<Room, RoomHostError>, Never>] = [:]
-    /// Runs this actor off the cooperative pool: a content-store lookup blocks on SQLite.
-    private nonisolated let executor = DiskExecutor(label: "ysync.roomhost")
-    /// This actor's executor (its own dispatch queue, see `DiskExecutor`).
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private var isShuttingDown = false
     /// Rooms whose journal file this host created when it loaded them (by key): if nothing was
     /// ever written when they unload, the file goes again (a read-only visit leaves no trace).
@@ -121,7 +117,7 @@ public actor RoomHost {
                 // Off this actor and off the cooperative pool: a big room takes seconds to load,
                 // and every other room's requests pass through here meanwhile.
                 load = Task { [self, record] in
-                    let result = await DiskExecutor.run { Result { () throws(RoomHostError) in try self.load(key, record: record) } }
+                    let result = await BlockingWork.run("ysync load \(key)") { Result { () throws(RoomHostError) in try self.load(key, record: record) } }
                     finishLoad(key, result)
                     return result
                 }
