@@ -120,12 +120,13 @@ extension TestServer {
     }
 }
 
-/// One HTTP request to 127.0.0.1:`port`.
-func httpRequest(port: Int, _ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
+/// One HTTP request to 127.0.0.1:`port`, given up after `timeout` seconds.
+func httpRequest(port: Int, _ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:],
+                 timeout: Double = 10) async throws -> HTTPResult {
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
     request.httpMethod = method
     request.httpBody = body
-    request.timeoutInterval = 10
+    request.timeoutInterval = timeout
     for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
     let (data, response) = try await URLSession.shared.data(for: request)
     guard let http = response as? HTTPURLResponse else { throw TestFailure.failed("no HTTP response") }
