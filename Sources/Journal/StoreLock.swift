@@ -91,7 +91,11 @@ final class StoreLock {
     func release() {
         guard fd >= 0 else { return }
         _ = ftruncate(fd, 0)
-        close(fd)  // drops the flock
+        // Unlocked explicitly: a child this process is spawning may hold a copy of the descriptor
+        // until its exec, and the flock of the shared description would live on with that copy
+        // (a parallel suite's reopen found the store "in use by another process").
+        _ = flock(fd, LOCK_UN)
+        close(fd)
         fd = -1
     }
 
