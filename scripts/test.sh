@@ -17,7 +17,16 @@ set +e
 # the suites that keep a thread busy (replays, the pycrdt oracle) run each test on a thread of
 # their own (TestSupport's .ownThread), and every wait is a bounded barrier, not a sleep.
 # About 3 minutes here (serial: about 5).
-swift test --disable-xctest --parallel "$@"
-status=$?
+if [ $# -gt 0 ]; then
+    swift test --disable-xctest --parallel "$@"
+    status=$?
+else
+    # The suites that SIGKILL or SIGTERM servers holding many connections (child processes, all
+    # cores busy) run after the rest: beside it they pushed in-process servers past their bounds.
+    heavy='ServerCrashTests|ServerShutdownTests'
+    swift test --disable-xctest --parallel --skip "$heavy"
+    status=$?
+    swift test --disable-xctest --parallel --filter "$heavy" || status=$?
+fi
 set -e
 exit "$status"
