@@ -43,6 +43,14 @@ struct HTTPRoutes {
         }
         router.post(RouterPath(base)) { request, context in
             try await route("broadcast", request, context, needs: .write, readsBody: true) { room, body in
+                // Before the JSON is parsed: a refused broadcast costs no more than its read.
+                do throws(BroadcastRefusal) { try await room.admitBroadcast(bytes: body.readableBytes) } catch {
+                    switch error {
+                    case .tooLarge: throw HTTPError(.contentTooLarge, message: error.description)
+                    case .tooMany, .tooManyBytes:
+                        throw HTTPError(.tooManyRequests, headers: [.retryAfter: "1"], message: error.description)
+                    }
+                }
                 let text = String(buffer: body)
                 guard case let .object(fields)? = try? YAny.parseJSON(text) else {
                     throw HTTPError(.badRequest, message: "body must be a JSON object {\"requestId\", \"body\", \"name\"}")
@@ -151,7 +159,9 @@ struct HTTPRoutes {
             return response
         } catch let error as HTTPError {
             server.host.counters.add("ysync_http_requests_total", labels: ["route": name, "status": String(error.status.code)])
-            return errorResponse(error.status, error.body ?? "\(error.status)")
+            var response = errorResponse(error.status, error.body ?? "\(error.status)")
+            for field in error.headers { response.headers.append(field) }  // e.g. a 429's Retry-After
+            return response
         } catch let error as RoomHostError {
             let status: HTTPResponse.Status = if case .badName = error { .badRequest } else { .serviceUnavailable }
             server.host.counters.add("ysync_http_requests_total", labels: ["route": name, "status": String(status.code)])

@@ -61,6 +61,8 @@ public actor Room {
     private var timer = DeadlineTimer()
     private let clock = HostClock()
     private var isClosed = false
+    /// HTTP broadcasts' frame limit and rates.
+    private var broadcasts: BroadcastLimiter
     /// When the last connection left (or the room loaded), for idle eviction.
     public private(set) var idleSince: Double?
 
@@ -78,6 +80,7 @@ public actor Room {
                                                                      journalFailure: .rollBack),
                            now: 0)
         autosave = AutosaveSchedule(debounce: config.autosaveDebounce, maxDelay: config.autosaveMaxDelay)
+        broadcasts = BroadcastLimiter(limits: config.limits)
         idleSince = 0
     }
 
@@ -322,6 +325,15 @@ public actor Room {
 
     /// Open connections.
     public var connectionCount: Int { connections.count }
+
+    /// Checks an HTTP broadcast of `bytes` against the frame limit and the room's broadcast
+    /// rates (taking its tokens); throws why it may not go (counted in
+    /// `ysync_broadcasts_refused_total`). Call before `broadcastText`.
+    public func admitBroadcast(bytes: Int) throws(BroadcastRefusal) {
+        guard let refusal = broadcasts.admit(bytes: bytes, now: clock.now) else { return }
+        counters.add("ysync_broadcasts_refused_total", labels: ["reason": refusal.metricReason])
+        throw refusal
+    }
 
     /// Sends `text` as a text frame to every connection; returns how many got it.
     public func broadcastText(_ text: String) -> Int {

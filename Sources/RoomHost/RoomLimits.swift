@@ -22,6 +22,16 @@ public struct RoomLimits: Sendable, Equatable {
     /// holds more than its share (this divided by the connections with a queue) is closed as
     /// too slow: non-readers cannot take the server's memory, a reader's few frames stay.
     public var maxQueuedBytesTotal: Int = 512 << 20
+    /// HTTP broadcasts (`POST /parties/<party>/ROOM`) per second per room (token bucket; over it
+    /// the request is answered 429 and nothing is sent).
+    public var broadcastsPerSecond: Double = 20
+    /// Broadcasts one room may take at once before `broadcastsPerSecond` applies.
+    public var broadcastBurst: Double = 40
+    /// Bytes of HTTP broadcasts per second per room (each is queued once per connection, so
+    /// this is what one caller can push into a room's queues; the seed's broadcasts are small
+    /// JSON notices). The bucket holds twice this, and at least `maxFrameBytes`, so the largest
+    /// broadcast can pass after a quiet spell.
+    public var broadcastBytesPerSecond: Int = 1 << 20
     /// Connections per room, rooms per server (new ones are refused beyond).
     public var maxConnectionsPerRoom: Int = 1_000
     /// Rooms loaded at once on the server.

@@ -20,17 +20,19 @@ public struct RateLimiter: Sendable {
         tokens = self.burst
     }
 
-    /// Whether a message arriving at `now` is allowed; if so it takes a token. A clock that steps
-    /// backwards refills nothing (and never makes tokens negative), it just moves the reference.
-    public mutating func allow(now: Double) -> Bool {
+    /// Whether a message arriving at `now` is allowed; if so it takes `cost` tokens (1: a
+    /// message; a byte count makes it a bucket of bytes). A clock that steps backwards refills
+    /// nothing (and never makes tokens negative), it just moves the reference. A cost over
+    /// `burst` is never allowed.
+    public mutating func allow(now: Double, cost: Double = 1) -> Bool {
         if perSecond == .infinity { return true }
         if let last, now > last, perSecond > 0 {
             tokens = min(burst, tokens + (now - last) * perSecond)
         }
         if !now.isNaN { last = now }  // a NaN reference would stop refills for good
         // A small tolerance: 0.1 s at 10/s must give a whole token despite float rounding.
-        if tokens >= 1 - 1e-9 {
-            tokens = max(0, tokens - 1)
+        if tokens >= cost - 1e-9 {
+            tokens = max(0, tokens - cost)
             return true
         }
         return false

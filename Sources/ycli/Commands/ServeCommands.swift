@@ -56,6 +56,10 @@ struct ServeCommand: AsyncParsableCommand {
     var maxDocumentBytes: Int?
     @Option(name: .customLong("messages-per-second"), help: "Messages per second per connection, burst twice that ($YSYNC_MESSAGES_PER_SECOND; default 200).")
     var messagesPerSecond: Double?
+    @Option(name: .customLong("broadcasts-per-second"), help: "HTTP broadcasts (POST /parties/main/ROOM) per second per room, burst twice that; over it 429 ($YSYNC_BROADCASTS_PER_SECOND; default 20).")
+    var broadcastsPerSecond: Double?
+    @Option(name: .customLong("broadcast-bytes-per-second"), help: "Bytes of HTTP broadcasts per second per room, burst twice that and at least --max-frame-bytes; over it 429 ($YSYNC_BROADCAST_BYTES_PER_SECOND; default 1 MiB).")
+    var broadcastBytesPerSecond: Int?
     @Option(name: .customLong("max-queued-bytes"), help: "Bytes queued for one slow connection before it is closed with 4008 ($YSYNC_MAX_QUEUED_BYTES; default --max-document-bytes + --max-frame-bytes).")
     var maxQueuedBytes: Int?
     @Option(name: .customLong("max-queued-bytes-total"), help: "Bytes queued for all connections together; beyond it one over its share is closed with 4008 ($YSYNC_MAX_QUEUED_BYTES_TOTAL; default 512 MiB).")
@@ -109,6 +113,10 @@ struct ServeCommand: AsyncParsableCommand {
         let rate = try setting(messagesPerSecond, "YSYNC_MESSAGES_PER_SECOND", { Double($0) }, default: config.limits.messagesPerSecond)
         config.limits.messagesPerSecond = rate
         config.limits.messageBurst = rate * 2
+        let broadcasts = try setting(broadcastsPerSecond, "YSYNC_BROADCASTS_PER_SECOND", { Double($0) }, default: config.limits.broadcastsPerSecond)
+        config.limits.broadcastsPerSecond = broadcasts
+        config.limits.broadcastBurst = broadcasts * 2
+        config.limits.broadcastBytesPerSecond = try setting(broadcastBytesPerSecond, "YSYNC_BROADCAST_BYTES_PER_SECOND", { Int($0) }, default: config.limits.broadcastBytesPerSecond)
         config.idleTimeout = try setting(idleTimeout, "YSYNC_IDLE_TIMEOUT", { Double($0) }, default: config.idleTimeout)
         config.maxRequestBytes = try setting(maxRequestBytes, "YSYNC_MAX_REQUEST_BYTES", { Int($0) }, default: nil)
         config.maxHeaderBytes = try setting(maxHeaderBytes, "YSYNC_MAX_HEADER_BYTES", { Int($0) }, default: config.maxHeaderBytes)
@@ -131,7 +139,8 @@ struct ServeCommand: AsyncParsableCommand {
         default: throw ValidationError("durability must be full or normal, not \(durabilityName)")
         }
         guard (0...65535).contains(config.port) else { throw ValidationError("port \(config.port) is out of range") }
-        guard config.limits.maxFrameBytes > 0, config.limits.maxDocumentBytes > 0, rate > 0,
+        guard config.limits.maxFrameBytes > 0, config.limits.maxDocumentBytes > 0, rate > 0, broadcasts > 0,
+              config.limits.broadcastBytesPerSecond > 0,
               queued >= 0, config.limits.maxQueuedBytesTotal > 0,
               config.limits.maxAwarenessStateBytes > 0, config.limits.maxAwarenessStates > 0 else {
             throw ValidationError("limits must be positive")

@@ -109,6 +109,8 @@ final class RawWebSocket: @unchecked Sendable {
         /// Binary data frames before it, and their payload bytes.
         var frames = 0
         var payloadBytes = 0
+        /// Text frames before it (their payloads are in `payloadBytes` too).
+        var texts = 0
     }
 
     /// What was read so far (payloads counted, not kept).
@@ -135,6 +137,7 @@ final class RawWebSocket: @unchecked Sendable {
                 if opcode != 0x8 {
                     pending.removeFirst(headerBytes)
                     if opcode == 0x2 { received.frames += 1 }
+                    if opcode == 0x1 { received.texts += 1 }
                     skipping = length
                     continue
                 }
@@ -178,9 +181,9 @@ final class RawWebSocket: @unchecked Sendable {
     }
 }
 
-/// This process's resident set size in bytes (`VmRSS` in /proc/self/status).
-func residentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+/// The resident set size in bytes (`VmRSS` in /proc/PID/status) of this process, or of `pid`.
+func residentBytes(pid: Int32? = nil) -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
           let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
     return kb * 1024
