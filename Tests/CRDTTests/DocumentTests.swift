@@ -184,6 +184,22 @@ private final class Recorder {
         #expect(doc.stateVector == StateVector([0: 268_419_128]))
     }
 
+    @Test func zeroLengthStructsWithAMissingParentAreNotParked() throws {
+        // Found by the fuzzer (CRDTFuzz, 2026-12-04): after a map entry and GC runs, a
+        // zero-length item whose parent (3027,33) is missing and zero-length GCs at the state
+        // clock. Parked as pending, they kept the first apply's pending non-empty and the second
+        // apply resolved them to nothing, so applying the update twice changed the encoding.
+        let update = hex("01 0a d3 17 00 27 01 00 00 00 00 00 00 01 a7 d3 17 00 00 00 10 01 00 d3 17 21 00 00 00 00 00 00 00 00 00 00")
+        let doc = YDoc(clientID: 1)
+        try doc.getText("t").insert(at: 0, "ab")
+        try doc.applyUpdate(update)
+        #expect(!doc.hasPending)
+        let once = doc.encodeStateAsUpdate()
+        try doc.applyUpdate(update)
+        #expect(doc.encodeStateAsUpdate() == once)
+        #expect(doc.stateVector == StateVector([1: 2, 3027: 19]))
+    }
+
     @Test func badInputLeavesDocumentUnchanged() throws {
         let doc = YDoc(clientID: 1)
         try doc.getText("t").insert(at: 0, "hello")

@@ -114,8 +114,15 @@ extension DocStore {
                 break
             }
         }
-        guard !rest.isEmpty else { return nil }
-        let groups = rest.keys.sorted(by: >).map { DecodedUpdate.Group(client: $0, structs: rest[$0]!) }
+        // Zero-length structs occupy no clocks and carry nothing: parked, they would keep a
+        // pending update alive that a later apply of the same bytes resolves to nothing (so
+        // applying an update twice would change the document's encoding).
+        var groups: [DecodedUpdate.Group] = []
+        for client in rest.keys.sorted(by: >) {
+            let structs = rest[client]!.filter { $0.length > 0 }
+            if !structs.isEmpty { groups.append(DecodedUpdate.Group(client: client, structs: structs)) }
+        }
+        guard !groups.isEmpty else { return nil }
         return (DecodedUpdate(groups: groups, deleteSet: DeleteSet()), missing)
     }
 
