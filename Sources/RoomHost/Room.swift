@@ -46,6 +46,8 @@ public actor Room {
     private let core: ReplicaCore
     private let config: RoomConfig
     private let counters: ServerCounters
+    /// The server's budget for unfinished chunked messages (shared by every room of the host).
+    private let chunkBudget: ChunkBudget
     private let log: RoomLogger
     /// The content-store row this room writes back to (autosave), if any.
     private let contentID: String?
@@ -67,8 +69,9 @@ public actor Room {
     public private(set) var idleSince: Double?
 
     init(name: String, store: sending JournaledDocument, contentID: String?, config: RoomConfig,
-         counters: ServerCounters, log: @escaping RoomLogger) {
+         counters: ServerCounters, chunkBudget: ChunkBudget, log: @escaping RoomLogger) {
         self.name = name
+        self.chunkBudget = chunkBudget
         self.contentID = contentID
         self.config = config
         self.counters = counters
@@ -121,7 +124,8 @@ public actor Room {
     /// Removes a connection (it closed): its awareness states are removed and the removal
     /// broadcast to the others.
     public func leave(_ id: PeerID) {
-        guard connections.removeValue(forKey: id) != nil else { return }
+        guard let gone = connections.removeValue(forKey: id) else { return }
+        release(gone.batch)
         let (_, effects) = core.closePeer(id, now: clock.now)
         perform(effects)
         if connections.isEmpty { idleSince = clock.now }
@@ -156,7 +160,13 @@ public actor Room {
         case let .binary(frame):
             counters.add("ysync_bytes_received_total", frame.count)
             if connections[id]?.batch != nil {
+                guard chunkBudget.take(frame.count) else {
+                    counters.add("ysync_chunked_refused_total", labels: ["limit": "server_bytes"])
+                    disconnect(id, .tryAgainLater, "chunked message: the server holds \(chunkBudget.bytesHeld) bytes of unfinished chunked messages, this part of \(frame.count) would pass its budget of \(chunkBudget.limit) (--max-chunked-bytes-total)")
+                    return
+                }
                 do throws(PartyBatch.Failure) { try connections[id]!.batch!.append(frame) } catch {
+                    chunkBudget.give(frame.count)  // not appended
                     disconnect(id, .invalidPayload, "chunked message: \(error)")
                 }
             } else {
@@ -190,6 +200,7 @@ public actor Room {
                 return
             }
             connections[id]?.batch = nil
+            release(batch)
             do throws(PartyBatch.Failure) { try batch.finish(control) } catch {
                 disconnect(id, .invalidPayload, "chunked message: \(error)")
                 return
@@ -199,6 +210,11 @@ public actor Room {
         default:
             disconnect(id, .invalidPayload, "chunked message: unknown type \(control.type)")
         }
+    }
+
+    /// Gives a dropped (or finished) chunked message's bytes back to the server's budget.
+    private func release(_ batch: PartyBatch?) {
+        if let batch { chunkBudget.give(batch.bytes.count) }
     }
 
     /// Closes one connection with `code` (the room's own decision), logs why, and removes it.
@@ -212,6 +228,7 @@ public actor Room {
     /// A connection the core dropped (or `disconnect` did): count, log, close the socket.
     private func closed(_ id: PeerID, _ code: CloseCode, _ reason: String) {
         guard let connection = connections.removeValue(forKey: id) else { return }
+        release(connection.batch)
         counters.add("ysync_connections_closed_total", labels: ["code": String(code.rawValue)])
         log(code == .internalError ? .error : .warning, "room \(name): closing \(id) \(connection.label): \(code): \(reason)")
         connection.connection.close(code, reason: String(reason.prefix(120)))  // close reasons are limited to 123 bytes
@@ -398,7 +415,10 @@ public actor Room {
     public func close(_ code: CloseCode = .goingAway, reason: String = "server shutting down") {
         guard !isClosed else { return }
         persist()
-        for (_, connection) in connections { connection.connection.close(code, reason: reason) }
+        for (_, connection) in connections {
+            release(connection.batch)
+            connection.connection.close(code, reason: reason)
+        }
         connections.removeAll()
         timer.cancel()
         isClosed = true

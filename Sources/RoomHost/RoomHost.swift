@@ -51,6 +51,8 @@ public actor RoomHost {
     public let config: RoomHostConfig
     /// Counters of every room of this host (thread-safe; read by `metrics()`).
     public nonisolated let counters = ServerCounters()
+    /// Bytes of unfinished y-partykit chunked messages on every room (`RoomLimits.maxChunkedBytesTotal`).
+    public nonisolated let chunkBudget: ChunkBudget
     private let storage: RoomStorage
     private var rooms: [String: Room] = [:]
     /// Leases by room object: a lease taken on a room that is being unloaded must not count
@@ -70,6 +72,7 @@ public actor RoomHost {
     public init(config: RoomHostConfig) throws(RoomHostError) {
         self.config = config
         self.log = config.log
+        chunkBudget = ChunkBudget(limit: config.room.limits.maxChunkedBytesTotal)
         storage = RoomStorage(dataDirectory: config.dataDirectory)
         do { try storage.createDirectory() } catch {
             throw .load(room: "*", reason: "cannot create \(storage.directory): \(error.localizedDescription)")
@@ -225,7 +228,8 @@ public actor RoomHost {
         log(.info, "room \(key): loaded from \(source)\(existed ? " (\(Self.describe(store.loadReport)))" : "")")
         // Write back only to rows that exist: the content store is the app's, rooms without a
         // row live in their journal only.
-        return Room(name: key, store: store, contentID: record?.id, config: config.room, counters: counters, log: log)
+        return Room(name: key, store: store, contentID: record?.id, config: config.room, counters: counters,
+                    chunkBudget: chunkBudget, log: log)
     }
 
     /// What a load read: "a snapshot up to seq 120 and 3 rows after it", or "5 rows" when there

@@ -32,6 +32,10 @@ public struct RoomLimits: Sendable, Equatable {
     /// JSON notices). The bucket holds twice this, and at least `maxFrameBytes`, so the largest
     /// broadcast can pass after a quiet spell.
     public var broadcastBytesPerSecond: Int = 1 << 20
+    /// Bytes of unfinished y-partykit chunked messages held by all connections of the server
+    /// together (each one is bounded by `maxFrameBytes`); a part that would pass it closes its
+    /// connection with `tryAgainLater` (1013).
+    public var maxChunkedBytesTotal: Int = 128 << 20
     /// Connections per room, rooms per server (new ones are refused beyond).
     public var maxConnectionsPerRoom: Int = 1_000
     /// Rooms loaded at once on the server.

@@ -1,6 +1,8 @@
+import CRDT
 import Foundation
 import ReplicaServer
 import RoomHost
+import Sync
 import Testing
 import TestSupport
 
@@ -63,6 +65,60 @@ struct ServerFloodTests {
         // member's queue held 80 MiB (its 4008 limit) at the peak: +111 MiB.
         #expect(peak - before < 80 * Self.mib)
         _ = stalled
+    }
+
+    @Test("20 connections each start an 8 MiB y-pk-batch and never end it: the server-wide budget closes the excess with 1013, RSS bounded", .ownThread)
+    func unfinishedChunkedUploads() async throws {
+        let dir = TempDir("ysync-chunk-flood")
+        let budget = 64 * Self.mib
+        let (server, port) = try await Ycli.serve(["--data", dir.file("data"), "--max-chunked-bytes-total", "\(budget)"])
+        defer { server.stop() }
+        let part = [UInt8](repeating: 0, count: Self.mib)
+        let before = residentBytes(pid: server.pid)
+        var peak = before
+        var uploaders: [RawWebSocket] = []
+        for i in 0..<20 {
+            let u = try await RawWebSocket(port: port, path: "/parties/main/chunks")
+            uploaders.append(u)
+            try await u.sendText(#"y-pk-batch#{"id":"b\#(i)","type":"start","size":\#(8 * Self.mib),"count":8}"#)
+            // The server may close it at any part; what it refused is not sent further.
+            for _ in 0..<8 { do { try await u.sendBinary(part) } catch { break } }
+            peak = max(peak, residentBytes(pid: server.pid))
+        }
+        // 8 uploads fill the 64 MiB; each of the other 12 is closed at its first part.
+        try await eventually("12 uploaders closed", timeout: 60) {
+            (try? await Self.metric(port, #"ysync_chunked_refused_total{limit="server_bytes"}"#)) == 12
+        }
+        peak = max(peak, residentBytes(pid: server.pid))
+        #expect(try await Self.metric(port, #"ysync_connections_closed_total{code="1013"}"#) == 12)
+        var codes: [Int] = []
+        for u in uploaders where codes.count < 12 {  // the 12 closed ones answer at once
+            if let code = try? await u.read(until: { $0.closeCode != nil }, timeout: .seconds(1)).closeCode { codes.append(code) }
+        }
+        #expect(codes.filter { $0 == 1013 }.count == 12)
+        #expect(server.stderr.contains("1013 try again later: chunked message: the server holds"))
+        print("unfinished y-pk-batch uploads: 20 × 8 MiB announced, budget 64 MiB; RSS \(before / Self.mib) -> peak \(peak / Self.mib) MiB; "
+              + "\(codes.count) closed with \(Set(codes))")
+        // Without the budget all 20 held 8 MiB each (+160 MiB and the copies on the way).
+        #expect(peak - before < 110 * Self.mib)
+
+        // The holders go: their bytes come back, and a chunked message goes through again.
+        uploaders.removeAll()
+        try await eventually("the holders left", timeout: 30) {
+            (try? await httpRequest(port: port, "GET", "/parties/main/chunks").json()["connections"] as? Int) == 0
+        }
+        let doc = YDoc(clientID: 5)
+        try doc.transact { try doc.getText("t").insert(at: 0, "after the flood") }
+        let message = SyncMessage.update(doc.encodeStateAsUpdate()).encoded()
+        let half = message.count / 2
+        let last = try await RawWebSocket(port: port, path: "/parties/main/chunks")
+        try await last.sendText(#"y-pk-batch#{"id":"z","type":"start","size":\#(message.count),"count":2}"#)
+        try await last.sendBinary(Array(message[..<half]))
+        try await last.sendBinary(Array(message[half...]))
+        try await last.sendText(#"y-pk-batch#{"id":"z","type":"end"}"#)
+        try await eventually("the chunked update applied", timeout: 30) {
+            (try? await httpRequest(port: port, "GET", "/parties/main/chunks/text?name=t").text) == "after the flood"
+        }
     }
 
     @Test("a broadcast over --max-frame-bytes is 413 even when --max-request-bytes is larger; broadcasts per second: 429")

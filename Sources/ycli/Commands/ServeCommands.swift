@@ -60,6 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
     var broadcastsPerSecond: Double?
     @Option(name: .customLong("broadcast-bytes-per-second"), help: "Bytes of HTTP broadcasts per second per room, burst twice that and at least --max-frame-bytes; over it 429 ($YSYNC_BROADCAST_BYTES_PER_SECOND; default 1 MiB).")
     var broadcastBytesPerSecond: Int?
+    @Option(name: .customLong("max-chunked-bytes-total"), help: "Bytes of unfinished y-partykit chunked messages (y-pk-batch) of all connections together; a part past it closes its connection with 1013 ($YSYNC_MAX_CHUNKED_BYTES_TOTAL; default 128 MiB).")
+    var maxChunkedBytesTotal: Int?
     @Option(name: .customLong("max-queued-bytes"), help: "Bytes queued for one slow connection before it is closed with 4008 ($YSYNC_MAX_QUEUED_BYTES; default --max-document-bytes + --max-frame-bytes).")
     var maxQueuedBytes: Int?
     @Option(name: .customLong("max-queued-bytes-total"), help: "Bytes queued for all connections together; beyond it one over its share is closed with 4008 ($YSYNC_MAX_QUEUED_BYTES_TOTAL; default 512 MiB).")
@@ -117,6 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.limits.broadcastsPerSecond = broadcasts
         config.limits.broadcastBurst = broadcasts * 2
         config.limits.broadcastBytesPerSecond = try setting(broadcastBytesPerSecond, "YSYNC_BROADCAST_BYTES_PER_SECOND", { Int($0) }, default: config.limits.broadcastBytesPerSecond)
+        config.limits.maxChunkedBytesTotal = try setting(maxChunkedBytesTotal, "YSYNC_MAX_CHUNKED_BYTES_TOTAL", { Int($0) }, default: config.limits.maxChunkedBytesTotal)
         config.idleTimeout = try setting(idleTimeout, "YSYNC_IDLE_TIMEOUT", { Double($0) }, default: config.idleTimeout)
         config.maxRequestBytes = try setting(maxRequestBytes, "YSYNC_MAX_REQUEST_BYTES", { Int($0) }, default: nil)
         config.maxHeaderBytes = try setting(maxHeaderBytes, "YSYNC_MAX_HEADER_BYTES", { Int($0) }, default: config.maxHeaderBytes)
@@ -140,7 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (0...65535).contains(config.port) else { throw ValidationError("port \(config.port) is out of range") }
         guard config.limits.maxFrameBytes > 0, config.limits.maxDocumentBytes > 0, rate > 0, broadcasts > 0,
-              config.limits.broadcastBytesPerSecond > 0,
+              config.limits.broadcastBytesPerSecond > 0, config.limits.maxChunkedBytesTotal > 0,
               queued >= 0, config.limits.maxQueuedBytesTotal > 0,
               config.limits.maxAwarenessStateBytes > 0, config.limits.maxAwarenessStates > 0 else {
             throw ValidationError("limits must be positive")

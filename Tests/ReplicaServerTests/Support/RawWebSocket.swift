@@ -57,7 +57,16 @@ final class RawWebSocket: @unchecked Sendable {
 
     /// Sends one masked binary frame.
     func sendBinary(_ payload: [UInt8], timeout: Duration = .seconds(10)) async throws {
-        var frame: [UInt8] = [0x82]
+        try await send(opcode: 0x2, payload, timeout: timeout)
+    }
+
+    /// Sends one masked text frame.
+    func sendText(_ text: String, timeout: Duration = .seconds(10)) async throws {
+        try await send(opcode: 0x1, Array(text.utf8), timeout: timeout)
+    }
+
+    private func send(opcode: UInt8, _ payload: [UInt8], timeout: Duration) async throws {
+        var frame: [UInt8] = [0x80 | opcode]
         let n = payload.count
         if n < 126 {
             frame.append(0x80 | UInt8(n))
