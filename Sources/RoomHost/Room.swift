@@ -57,6 +57,8 @@ public actor Room {
         let label: String
         /// A y-partykit chunked message being received (`y-pk-batch#` start ... end).
         var batch: PartyBatch?
+        /// Awareness entries about another connection's client ids were logged for it once.
+        var toldSpoof = false
     }
     private var connections: [PeerID: Connection] = [:]
     private var autosave: AutosaveSchedule
@@ -80,7 +82,7 @@ public actor Room {
         core = ReplicaCore(store: store, options: ReplicaCoreOptions(compactEvery: config.compactEvery,
                                                                      maxDocumentBytes: config.limits.maxDocumentBytes,
                                                                      awarenessEcho: true, awarenessLimits: config.limits.awareness,
-                                                                     journalFailure: .rollBack),
+                                                                     journalFailure: .rollBack, exclusiveAwarenessClients: true),
                            now: 0)
         autosave = AutosaveSchedule(debounce: config.autosaveDebounce, maxDelay: config.autosaveMaxDelay)
         broadcasts = BroadcastLimiter(limits: config.limits)
@@ -271,6 +273,13 @@ public actor Room {
             break  // invalid input closes the connection: the close is counted and logged
         case .applied: counters.add("ysync_updates_applied_total")
         case .unchanged: counters.add("ysync_updates_unchanged_total")
+        case let .refused(id, count, .awarenessSpoof):
+            counters.add("ysync_awareness_spoofed_total", count)
+            // Once per connection: a client that keeps trying would fill the log.
+            if connections[id]?.toldSpoof == false {
+                connections[id]?.toldSpoof = true
+                log(.warning, "room \(name): dropped awareness entries from \(id) \(connections[id]!.label) about client ids another connection announced (\(count) in this message; further ones are counted, not logged)")
+            }
         case .refused(_, _, .awarenessLimit):
             counters.add("ysync_awareness_refused_total")  // the close that follows is logged
         case let .refused(id, count, reason):

@@ -112,6 +112,28 @@ struct ServerAbuseTests {
         await server.stop()
     }
 
+    @Test("a connection cannot change or remove the awareness state of a client id another connection announced")
+    func awarenessSpoofing() async throws {
+        let server = try await TestServer.start()
+        let owner = try await WSPeer.connect(server.url("spoof"))
+        let spoofer = try await WSPeer.connect(server.url("spoof"))
+        try await eventually("synced") { await allSynced([owner, spoofer]) }
+        try await owner.sendAwareness(client: 7, clock: 1, json: #"{"user":"ada"}"#)
+        try await eventually("the owner's state is there") { await spoofer.awarenessMessages.count >= 1 }
+        for clock in 2...4 { try await spoofer.sendAwareness(client: 7, clock: UInt64(clock), json: clock == 4 ? nil : #"{"user":"mallory"}"#) }
+        try await spoofer.sendAwareness(client: 8, clock: 1, json: #"{"user":"mallory"}"#)  // its own id applies
+        try await eventually("the spoofer's own state is there") {
+            ((try? await server.http("GET", "/parties/main/spoof").json()["users"]) as? [String])?.count == 2
+        }
+        let users = try await server.http("GET", "/parties/main/spoof").json()["users"] as? [String]
+        #expect(users == ["ada", "mallory"])
+        let counters = server.server.host.counters
+        #expect(counters.value("ysync_awareness_spoofed_total") == 3)
+        #expect(server.logs.all.filter { $0.contains("about client ids another connection announced") }.count == 1)
+        #expect(await !spoofer.isEnded)
+        await server.stop()
+    }
+
     /// 1 MiB updates, each from its own client (no writer document to hold).
     static func megabyteUpdate(_ i: Int) throws -> [UInt8] {
         let doc = YDoc(clientID: ClientID(10_000 + i))

@@ -125,6 +125,30 @@ private let client = PeerPolicy(session: .init(reliableDelivery: true))
         #expect(persisted != nil && ack != nil && persisted! < ack!)
     }
 
+    /// Found by RoomFuzz: a client holding a part whose dependencies never came sends it in
+    /// every step 2; the server parks it too, and counted each copy as a change to acknowledge,
+    /// so each ack drew a step 2 and each step 2 an ack (the client hit its rate limit, 4029).
+    @Test func aParkedPartDoesNotPingPongAcknowledgements() throws {
+        let other = YDoc(clientID: 500)
+        var updates: [[UInt8]] = []
+        other.observeUpdate { updates.append($0.update) }
+        try other.getText("t").insert(at: 0, "abc")
+        try other.getText("t").insert(at: 3, "def")
+        let net = CoreNet()
+        let c = try net.add("c", clientID: 1), s = try net.add("s", clientID: 2)
+        try c.store.apply(updates[1])
+        #expect(c.doc.hasPending)
+        net.link("c", "s", client, server)
+        net.run(now: 0)  // traps after 10,000 frames if they never stop
+        #expect(s.doc.pendingUpdate == c.doc.pendingUpdate)
+        for i in 1...3 {
+            net.take("c", insert(c, "x", now: Double(i)).effects)
+            net.run(now: Double(i))
+        }
+        #expect(s.doc.getText("t").string == "xxx")
+        #expect(net.acks("s") <= 6, "acks: \(net.acks("s"))")
+    }
+
     /// A delayed acknowledgement waits for a quiet `acknowledgementDelay`: a second update moves
     /// it, and one ack answers both.
     @Test func aDelayedAcknowledgementIsDebounced() throws {
@@ -326,6 +350,43 @@ private let client = PeerPolicy(session: .init(reliableDelivery: true))
         let (cAtS, _) = net.link("s", "a", strict, client, now: 3)
         net.take("s", s.receive(Self.awareness([(20, 1, "{}"), (21, 1, "{}"), (22, 1, "{}")]), from: cAtS, now: 3))
         #expect(s.awareness.states.isEmpty && !s.peerIDs.contains(cAtS))
+    }
+
+    /// With `exclusiveAwarenessClients` (the server's rooms) a client id belongs to the peer that
+    /// announced it: another peer's entries about it (a newer state, a removal) are dropped and
+    /// noted, the rest of its message applies; once the owner removed it or closed, it is free.
+    @Test func aPeerCannotSpeakForAnotherPeersClientIDs() throws {
+        let net = CoreNet()
+        _ = try net.add("a", clientID: 1)
+        let s = try net.add("s", clientID: 2, options: .init(awarenessEcho: true, exclusiveAwarenessClients: true))
+        _ = try net.add("b", clientID: 3)
+        let (aAtS, _) = net.link("s", "a", server, client)
+        let (bAtS, _) = net.link("s", "b", server, client)
+        net.run(now: 0)
+        net.take("s", s.receive(Self.awareness([(10, 1, #"{"n":"a"}"#)]), from: aAtS, now: 1))
+        // b: a newer state of a's client 10, and its own client 20, in one message.
+        net.take("s", s.receive(Self.awareness([(10, 5, #"{"n":"forged"}"#), (20, 1, #"{"n":"b"}"#)]), from: bAtS, now: 2))
+        #expect(s.awareness.states[10] == #"{"n":"a"}"# && s.awareness.states[20] == #"{"n":"b"}"#)
+        #expect(net.notes("s").contains(.refused(bAtS, count: 1, .awarenessSpoof)))
+        // A removal of a's client from b is dropped too (the y-protocols way to kick someone).
+        net.take("s", s.receive(Self.awareness([(10, 6, "null")]), from: bAtS, now: 3))
+        #expect(s.awareness.states[10] == #"{"n":"a"}"# && s.peerIDs.contains(bAtS))
+        #expect(net.closes("s").isEmpty)
+        // a's own renewal still applies; when a closes, 10 is gone and free for b.
+        net.take("s", s.receive(Self.awareness([(10, 2, #"{"n":"a2"}"#)]), from: aAtS, now: 4))
+        #expect(s.awareness.states[10] == #"{"n":"a2"}"#)
+        net.take("s", s.closePeer(aAtS, now: 5).effects)
+        #expect(s.awareness.states[10] == nil)
+        net.take("s", s.receive(Self.awareness([(10, 9, #"{"n":"b2"}"#)]), from: bAtS, now: 6))
+        #expect(s.awareness.states[10] == #"{"n":"b2"}"#)
+        #expect(net.notes("s").filter { if case .refused(_, _, .awarenessSpoof) = $0 { true } else { false } }.count == 2)
+        // Without the option (a client replica: every id comes through its server) nothing is dropped.
+        let c = try net.add("c", clientID: 4)
+        let (x, _) = net.link("c", "a", client, client)
+        let (y, _) = net.link("c", "b", client, client)
+        net.take("c", c.receive(Self.awareness([(30, 1, "{}")]), from: x, now: 7))
+        net.take("c", c.receive(Self.awareness([(30, 2, #"{"v":2}"#)]), from: y, now: 8))
+        #expect(c.awareness.states[30] == #"{"v":2}"#)
     }
 
     /// The room's awareness limits (state size, states, bytes) close the strict peer that

@@ -21,17 +21,23 @@ public struct ReplicaCoreOptions: Sendable, Equatable {
     public var awarenessLimits: AwarenessLimits
     /// What a change the journal refused leaves behind (see `JournalFailureMode`).
     public var journalFailure: JournalFailureMode
+    /// A client id belongs to the peer that announced it until that peer removes it or closes:
+    /// entries about it from any other peer are dropped (noted as `.awarenessSpoof`), as
+    /// y-websocket servers track the ids each connection controls. For a server, whose peers
+    /// are distinct clients; a client replica hears everyone's ids relayed by each server.
+    public var exclusiveAwarenessClients: Bool
 
     /// Options from their parts (defaults: a client replica's).
     public init(compactEvery: Int = 64, maxDocumentBytes: Int? = nil, measureRedundancy: Bool = false,
                 awarenessEcho: Bool = false, awarenessLimits: AwarenessLimits = .init(),
-                journalFailure: JournalFailureMode = .keep) {
+                journalFailure: JournalFailureMode = .keep, exclusiveAwarenessClients: Bool = false) {
         self.compactEvery = compactEvery
         self.maxDocumentBytes = maxDocumentBytes
         self.measureRedundancy = measureRedundancy
         self.awarenessEcho = awarenessEcho
         self.awarenessLimits = awarenessLimits
         self.journalFailure = journalFailure
+        self.exclusiveAwarenessClients = exclusiveAwarenessClients
     }
 }
 
@@ -111,6 +117,8 @@ public final class ReplicaCore {
         var toldReadOnly = false
     }
     private var peers: [PeerID: Peer] = [:]
+    /// Which peer announced each awareness client id (kept with `exclusiveAwarenessClients`).
+    private var awarenessOwners: [ClientID: PeerID] = [:]
     private var nextPeer = 1
     /// The awareness states (ours included once `setLocalPresence` set one).
     public private(set) var awareness: Awareness
@@ -273,11 +281,17 @@ public final class ReplicaCore {
 
     private func receiveAwareness(_ output: SessionOutput, from id: PeerID, now: Double) {
         for update in output.awareness {
-            let entries: [Awareness.WireEntry]
+            var entries: [Awareness.WireEntry]
             do { entries = try Awareness.decodeUpdate(update, maxStateBytes: awareness.limits.maxStateBytes) } catch {
                 badInput(from: id, "bad awareness update: \(error)", now: now)
                 if peers[id] == nil { return }
                 continue
+            }
+            if options.exclusiveAwarenessClients {
+                let count = entries.count
+                entries.removeAll { e in awarenessOwners[e.client].map { $0 != id } ?? false }
+                if entries.count < count { note(.refused(id, count: count - entries.count, .awarenessSpoof)) }
+                if entries.isEmpty { continue }
             }
             var clients = peers[id]!.clients
             var speaksFor = clients  // what it controls and what this message is about
@@ -296,6 +310,10 @@ public final class ReplicaCore {
                 refuseAwareness(from: id, error, now: now)
                 if peers[id] == nil { return }
                 continue
+            }
+            if options.exclusiveAwarenessClients {
+                for gone in peers[id]!.clients.subtracting(clients) { awarenessOwners[gone] = nil }
+                for new in clients { awarenessOwners[new] = id }
             }
             peers[id]!.clients = clients
             if !change.broadcast.isEmpty {
@@ -446,6 +464,7 @@ public final class ReplicaCore {
 
     private func drop(_ id: PeerID, now: Double) {
         guard let peer = peers.removeValue(forKey: id) else { return }
+        for client in peer.clients where awarenessOwners[client] == id { awarenessOwners[client] = nil }
         let change = awareness.removeStates(peer.clients.sorted(), now: now)
         if !change.removed.isEmpty {
             broadcast(awareness.awarenessMessage(clients: change.removed), except: nil)

@@ -51,6 +51,9 @@ public enum RefusalReason: String, Sendable, Equatable {
     /// An awareness message would pass a limit (`AwarenessLimits` or the peer's
     /// `PeerPolicy.maxAwarenessClients`).
     case awarenessLimit = "awareness_limit"
+    /// Awareness entries about client ids another peer announced (with
+    /// `ReplicaCoreOptions.exclusiveAwarenessClients`): dropped, the rest of the message applied.
+    case awarenessSpoof = "awareness_spoof"
 }
 
 /// Where a failure of the core's own storage happened.
