@@ -19,7 +19,7 @@ var dependencies: [Package.Dependency] = [
 
 var targets: [Target] = [
     .target(name: "CRDT"),
-    .target(name: "TestSupport", dependencies: ["CRDT", "Sync"], path: "Tests/TestSupport", exclude: ["pycrdt_peer.py"]),
+    .target(name: "TestSupport", dependencies: ["CRDT", "Sync"], path: "Tests/TestSupport", exclude: ["pycrdt_peer.py", "yjs_oracle.js"]),
     // What ycli and ysync-bench both print and read: the indented JSON layout, console, file bytes, formatting.
     .target(name: "CLISupport", dependencies: ["CRDT"]),
     .testTarget(name: "CLISupportTests", dependencies: ["CLISupport", "CRDT"]),
