@@ -92,7 +92,7 @@ seeds = []
 for name, hexs in json.load(open(os.path.join(fixtures, "yjs_fixtures.json"))).items():
     seeds.append(bytes.fromhex(hexs))
 for e in json.load(open(os.path.join(fixtures, "fuzz_yjs.json"))):
-    for key in ("v1", "v1_gc", "sv"):
+    for key in ("v1", "v1_gc", "v2", "sv"):
         seeds.append(bytes.fromhex(e[key]))
 # A few lib0 any values and JSON texts for the other checks.
 seeds += [bytes.fromhex(h) for h in ["7d 40", "7c 3f c0 00 00", "76 01 01 61 75 02 7d 01 77 01 78",
