@@ -51,6 +51,8 @@ public final class ReplicaServer: Sendable {
         self.logger = logger
         var hostConfig = RoomHostConfig(dataDirectory: config.dataDirectory)
         hostConfig.room.limits = config.limits
+        // Each loaded room holds descriptors: with RLIMIT_NOFILE spent, nothing is accepted, /healthz neither.
+        hostConfig.room.limits.maxRooms = config.effectiveMaxRooms
         hostConfig.room.journal.durability = config.durability
         hostConfig.idleTimeout = config.idleTimeout
         if let path = config.contentDatabase {
@@ -169,7 +171,7 @@ public final class ReplicaServer: Sendable {
         let channelConfig = HTTP1WebSocketUpgradeChannel.Configuration(http1: http1, ws: wsConfig)
         let limits = BoundaryLimits(headerTimeout: .seconds(config.headerTimeout), bodyTimeout: .seconds(config.bodyTimeout),
                                     idleTimeout: .seconds(config.httpIdleTimeout))
-        let maxConnections = config.effectiveMaxConnections, reserve = config.healthReserve
+        let maxConnections = config.effectiveMaxConnections, reserve = config.healthReserve, maxRooms = config.effectiveMaxRooms
         let registry = connections
         let wsResponder = wsRouter.buildResponder()
         let server = HTTPServerBuilder { responder in
@@ -186,7 +188,7 @@ public final class ReplicaServer: Sendable {
             services: [RoomHostService(host: self.host)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.info("ysync server listening on http://\(host):\(port) (WebSocket ws://\(host):\(port)/parties/\(party)/ROOM); at most \(maxConnections) connections (+\(reserve) for /healthz)")
+                logger.info("ysync server listening on http://\(host):\(port) (WebSocket ws://\(host):\(port)/parties/\(party)/ROOM); at most \(maxConnections) connections (+\(reserve) for /healthz) and \(maxRooms) loaded rooms")
                 await onListening(port)
             },
             logger: logger

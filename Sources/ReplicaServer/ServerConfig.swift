@@ -61,6 +61,23 @@ public struct ServerConfig: Sendable {
         return max(16, min(10_000, Int(limit.rlim_cur) / 2))
     }
 
+    /// Descriptors kept out of both budgets: the listener, standard streams, event loops,
+    /// signal and timer descriptors, the content store, a `/healthz` answer (about 20 measured).
+    public static let reservedDescriptors = 64
+    /// Descriptors a loaded room holds: its SQLite database, WAL, shared memory and lock file.
+    public static let descriptorsPerRoom = 4
+
+    /// Rooms loaded at once: `limits.maxRooms`, at most what `RLIMIT_NOFILE` leaves once the
+    /// connections (`effectiveMaxConnections` + `healthReserve`) and `reservedDescriptors` are
+    /// counted, at `descriptorsPerRoom` each (at least 1). At the limit, the least recently used
+    /// idle room is unloaded; when every room is in use, a new one is refused (503, 1013).
+    public var effectiveMaxRooms: Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < 1 << 40 else { return limits.maxRooms }
+        let free = Int(limit.rlim_cur) - effectiveMaxConnections - healthReserve - Self.reservedDescriptors
+        return max(1, min(limits.maxRooms, free / Self.descriptorsPerRoom))
+    }
+
     /// The defaults shown on each property.
     public init() {}
 }

@@ -17,7 +17,7 @@ public enum RoomHostError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .badName(e): "bad room name: \(e)"
-        case let .tooManyRooms(n): "\(n) rooms are loaded (the limit); idle ones are unloaded after the idle timeout"
+        case let .tooManyRooms(n): "\(n) rooms are loaded and every one is in use (the server's room limit, derived from its descriptor limit): try again later"
         case let .load(room, reason): "could not load room \(room): \(reason)"
         case .shuttingDown: "the server is shutting down"
         }
@@ -114,7 +114,10 @@ public actor RoomHost {
             } else {
                 guard create || record != nil || storage.exists(key) else { return nil }
                 if rooms.count + loading.count >= config.room.limits.maxRooms {
-                    throw .tooManyRooms(rooms.count + loading.count)
+                    // At the limit: the least recently used room nobody holds goes (persisted
+                    // first), then everything is looked at again (the unload suspended this call).
+                    try await unloadLeastRecentlyUsed()
+                    return try await lease(name, create: create)
                 }
                 if !storage.exists(key) { createdByLoad.insert(key) }
                 // Off this actor and off the cooperative pool: a big room takes seconds to load,
@@ -242,6 +245,34 @@ public actor RoomHost {
 
     // MARK: - Eviction and shutdown
 
+    /// Persists and unloads the room without a lease that was released longest ago, to make
+    /// room for a load at `RoomLimits.maxRooms`; throws `.tooManyRooms` when every room is held.
+    private func unloadLeastRecentlyUsed() async throws(RoomHostError) {
+        let held = rooms.count + loading.count
+        guard let key = idleSince.min(by: { $0.value < $1.value })?.key, let room = rooms[key],
+              leases[ObjectIdentifier(room)] == nil else {
+            counters.add("ysync_rooms_refused_total", labels: ["reason": "room_limit"])
+            log(.warning, "refused to load a room: \(held) rooms are loaded, every one in use (room limit \(config.room.limits.maxRooms))")
+            throw .tooManyRooms(held)
+        }
+        await unload(key, room)
+        counters.add("ysync_rooms_unloaded_total", labels: ["reason": "room_limit"])
+        log(.debug, "room \(key): unloaded, the least recently used, to load another (room limit \(config.room.limits.maxRooms))")
+    }
+
+    /// Persists and closes `room` (idle, no lease) and takes it out of the table.
+    private func unload(_ key: String, _ room: Room) async {
+        idleSince[key] = nil
+        // Closed while still in the table, so that nobody loads a second Room on the same
+        // journal meanwhile; whoever leases it now finds it closed and is told to come back.
+        let neverWritten = await Self.neverWritten(room)
+        await room.close(.goingAway, reason: "room unloaded")
+        if rooms[key] === room {
+            rooms[key] = nil
+            removeIfUnused(key, neverWritten: neverWritten)
+        }
+    }
+
     /// Persists and unloads every room without a lease idle for `idleTimeout` (or `olderThan`).
     @discardableResult
     public func evictIdle(olderThan: Double? = nil) async -> Int {
@@ -250,15 +281,7 @@ public actor RoomHost {
         var n = 0
         for key in due {
             guard let room = rooms[key], leases[ObjectIdentifier(room)] == nil else { continue }
-            idleSince[key] = nil
-            // Closed while still in the table, so that nobody loads a second Room on the same
-            // journal meanwhile; whoever leases it now finds it closed and is told to come back.
-            let neverWritten = await Self.neverWritten(room)
-            await room.close(.goingAway, reason: "room unloaded")
-            if rooms[key] === room {
-                rooms[key] = nil
-                removeIfUnused(key, neverWritten: neverWritten)
-            }
+            await unload(key, room)
             counters.add("ysync_rooms_evicted_total")
             log(.debug, "room \(key): unloaded after being idle")
             n += 1

@@ -153,6 +153,28 @@ import TestSupport
         await host.shutdown()
     }
 
+    @Test func atMaxRoomsTheLeastRecentlyUsedIdleRoomIsUnloadedPersistedFirst() async throws {
+        let dir = TempDir()
+        let host = try makeHost(dir) { $0.room.limits.maxRooms = 2 }
+        try await host.withRoom("a") { room in _ = try await room.applyUpdate(makeTextUpdate("from a")) }
+        try await host.withRoom("b") { _ in }
+        try await host.withRoom("c") { _ in }  // a was released first: it goes
+        #expect(await host.loadedRooms == ["b", "c"])
+        #expect(host.counters.value("ysync_rooms_unloaded_total", labels: ["reason": "room_limit"]) == 1)
+        let again = try await host.acquire("a")  // b goes; a comes back from its journal
+        #expect(await again.text("t") == "from a")
+        #expect(await host.loadedRooms == ["a", "c"])
+        _ = try await host.acquire("c")
+        do {
+            _ = try await host.acquire("d")
+            Issue.record("a third room was loaded while both were held")
+        } catch {
+            #expect(error == .tooManyRooms(2))
+        }
+        #expect(host.counters.value("ysync_rooms_refused_total", labels: ["reason": "room_limit"]) == 1)
+        await host.shutdown()
+    }
+
     @Test func maxRoomsRefusesNewRoomsUntilOneIsEvicted() async throws {
         let dir = TempDir()
         let host = try makeHost(dir) { $0.room.limits.maxRooms = 2 }
