@@ -142,6 +142,7 @@ public final class JournaledDocument {
     public func commitApply(_ update: [UInt8], origin: String? = nil) throws(JournalError) -> Commit {
         let origin = origin ?? "remote"
         let before = collector.updates.count
+        let pendingBefore = doc.pendingUpdate
         do { try doc.applyUpdate(update, origin: origin) } catch let error as DecodingError {
             throw .badUpdate(error)
         } catch {
@@ -150,7 +151,13 @@ public final class JournaledDocument {
         let emitted = collector.updates[before...].map(\.update)
         if doc.hasPending {
             collector.updates.removeSubrange(before...)
-            collector.updates.append((update, origin))
+            // An update that neither changed the document nor what waits (a peer re-sending
+            // the parked part, as a Yjs step 2 does: it carries its own pending structs) is not
+            // a change: journaling and acknowledging it would grow the journal and ping-pong
+            // acknowledgements with that peer for ever.
+            if !emitted.isEmpty || doc.pendingUpdate != pendingBefore {
+                collector.updates.append((update, origin))
+            }
         }
         return finish(emitted: emitted, changed: collector.updates.count > before)
     }

@@ -118,4 +118,29 @@ import Testing
         #expect(jd3.doc.getText("t").string == "abcdef" && !jd3.doc.hasPending)
         #expect(throws: JournalError.self) { try jd3.apply([9, 9, 9]) }
     }
+
+    /// Found by RoomFuzz: with a part parked, every update (even one that brings nothing, as a
+    /// step 2 carrying the peer's copy of the parked part) was journaled and counted as a change,
+    /// so a durable-ack server and a Yjs client answered each other for ever.
+    @Test func anUpdateThatChangesNothingWhileAPartWaitsIsNotAChange() throws {
+        let dir = TempDir()
+        let other = YDoc(clientID: 500)
+        var updates: [[UInt8]] = []
+        other.observeUpdate { updates.append($0.update) }
+        try other.getText("t").insert(at: 0, "abc")
+        try other.getText("t").insert(at: 3, "def")
+        let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true)
+        let parked = try #require(try jd.apply(updates[1]))
+        let pending = jd.doc.pendingUpdate
+        #expect(pending != nil)
+        // Again, and as the peer's step 2 would carry it (its state with the parked part merged).
+        #expect(try jd.apply(updates[1]) == nil)
+        #expect(try jd.apply(try #require(pending)) == nil)
+        #expect(try jd.apply(YDoc(clientID: 7).encodeStateAsUpdate()) == nil)
+        #expect(jd.doc.pendingUpdate == pending)
+        // What fills the gap is still a change, and the parked part then integrates.
+        let filled = try #require(try jd.apply(updates[0]))
+        #expect(filled > parked && jd.doc.getText("t").string == "abcdef" && jd.doc.pendingUpdate == nil)
+        jd.close()
+    }
 }

@@ -252,6 +252,15 @@ public final class YDoc {
     /// Whether applied updates left structs or deletions waiting for updates not received yet.
     public var hasPending: Bool { store.pendingStructs != nil || store.pendingDeletes != nil }
 
+    /// What is waiting (`hasPending`) as one update v1: the parked structs and deletions (Yjs
+    /// `store.pendingStructs` and `pendingDs`); nil when nothing waits. Two equal values mean an
+    /// apply in between changed nothing that waits.
+    public var pendingUpdate: [UInt8]? {
+        guard hasPending else { return nil }
+        return UpdateEncoderV1.encode(DecodedUpdate(groups: store.pendingStructs?.groups ?? [],
+                                                    deleteSet: store.pendingDeletes ?? DeleteSet()))
+    }
+
     /// Decodes and applies an update v1. Malformed input throws before anything changes.
     public func applyUpdate(_ update: [UInt8], origin: String? = nil) throws {
         let raw = try RawUpdate.decode(update)
