@@ -352,6 +352,43 @@ private let client = PeerPolicy(session: .init(reliableDelivery: true))
         #expect(s.awareness.states.isEmpty && !s.peerIDs.contains(cAtS))
     }
 
+    /// With `exclusiveAwarenessClients` (the server's rooms) a client id belongs to the peer that
+    /// announced it: another peer's entries about it (a newer state, a removal) are dropped and
+    /// noted, the rest of its message applies; once the owner removed it or closed, it is free.
+    @Test func aPeerCannotSpeakForAnotherPeersClientIDs() throws {
+        let net = CoreNet()
+        _ = try net.add("a", clientID: 1)
+        let s = try net.add("s", clientID: 2, options: .init(awarenessEcho: true, exclusiveAwarenessClients: true))
+        _ = try net.add("b", clientID: 3)
+        let (aAtS, _) = net.link("s", "a", server, client)
+        let (bAtS, _) = net.link("s", "b", server, client)
+        net.run(now: 0)
+        net.take("s", s.receive(Self.awareness([(10, 1, #"{"n":"a"}"#)]), from: aAtS, now: 1))
+        // b: a newer state of a's client 10, and its own client 20, in one message.
+        net.take("s", s.receive(Self.awareness([(10, 5, #"{"n":"forged"}"#), (20, 1, #"{"n":"b"}"#)]), from: bAtS, now: 2))
+        #expect(s.awareness.states[10] == #"{"n":"a"}"# && s.awareness.states[20] == #"{"n":"b"}"#)
+        #expect(net.notes("s").contains(.refused(bAtS, count: 1, .awarenessSpoof)))
+        // A removal of a's client from b is dropped too (the y-protocols way to kick someone).
+        net.take("s", s.receive(Self.awareness([(10, 6, "null")]), from: bAtS, now: 3))
+        #expect(s.awareness.states[10] == #"{"n":"a"}"# && s.peerIDs.contains(bAtS))
+        #expect(net.closes("s").isEmpty)
+        // a's own renewal still applies; when a closes, 10 is gone and free for b.
+        net.take("s", s.receive(Self.awareness([(10, 2, #"{"n":"a2"}"#)]), from: aAtS, now: 4))
+        #expect(s.awareness.states[10] == #"{"n":"a2"}"#)
+        net.take("s", s.closePeer(aAtS, now: 5).effects)
+        #expect(s.awareness.states[10] == nil)
+        net.take("s", s.receive(Self.awareness([(10, 9, #"{"n":"b2"}"#)]), from: bAtS, now: 6))
+        #expect(s.awareness.states[10] == #"{"n":"b2"}"#)
+        #expect(net.notes("s").filter { if case .refused(_, _, .awarenessSpoof) = $0 { true } else { false } }.count == 2)
+        // Without the option (a client replica: every id comes through its server) nothing is dropped.
+        let c = try net.add("c", clientID: 4)
+        let (x, _) = net.link("c", "a", client, client)
+        let (y, _) = net.link("c", "b", client, client)
+        net.take("c", c.receive(Self.awareness([(30, 1, "{}")]), from: x, now: 7))
+        net.take("c", c.receive(Self.awareness([(30, 2, #"{"v":2}"#)]), from: y, now: 8))
+        #expect(c.awareness.states[30] == #"{"v":2}"#)
+    }
+
     /// The room's awareness limits (state size, states, bytes) close the strict peer that
     /// would pass them; a lenient peer's message is only skipped. Gone clients' clocks are
     /// forgotten on the core's own ticks.
