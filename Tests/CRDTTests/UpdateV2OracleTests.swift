@@ -47,9 +47,9 @@ extension RandomOp {
         case let .mapSet(t, k, v):
             guard case let .map(m)? = resolve(doc, t) else { throw TargetMissing(description: "no map at \(t)") }
             if case let .object(o) = v, o.count == 1, let h = o["$bytes"]?.stringValue, let b = Hex.decode(h) {
-                try m.setBinary(k, b)
+                m.setBinary(k, b)
             } else {
-                try m.set(k, v.lib0Any)
+                m.set(k, v.lib0Any)
             }
         case let .arrayInsert(t, i, vs):
             guard case let .array(a)? = resolve(doc, t) else { throw TargetMissing(description: "no array at \(t)") }

@@ -85,3 +85,29 @@ extension YDoc {
         encodeStateAsUpdateV2(since: try StateVector(decoding: sv))
     }
 }
+
+/// The two encodings of an update. Nothing on the wire says which one a byte string is (spec 8.5).
+public enum UpdateFormat: String, Sendable, CaseIterable {
+    /// Update format v1 (`applyUpdate`, y-protocols).
+    case v1
+    /// Update format v2 (`applyUpdateV2`).
+    case v2
+
+    /// Decodes `bytes` as the format it is in: v1 when it decodes as v1 with no byte left over,
+    /// else v2 when it decodes as v2 with no byte left over. Otherwise the v1 error, which is
+    /// `.trailingBytes` when a v1 update ended before the input did (never silently dropped).
+    public static func detect(_ bytes: [UInt8]) throws(DecodingError) -> (format: UpdateFormat, update: DecodedUpdate) {
+        var r = Lib0Reader(bytes)
+        let v1Error: DecodingError
+        do {
+            let u = try UpdateDecoderV1.decode(from: &r)
+            if r.isAtEnd { return (.v1, u) }
+            v1Error = .trailingBytes(count: r.remaining, offset: r.offset)
+        } catch {
+            v1Error = error
+        }
+        // A v2 update starts with its feature flag, 0.
+        if bytes.first == 0, let u = try? UpdateDecoderV2.decodeExactly(bytes) { return (.v2, u) }
+        throw v1Error
+    }
+}

@@ -27,6 +27,14 @@ public enum UpdateDecoderV2 {
         return try columns.decodeUpdate()
     }
 
+    /// Like `decode`, but bytes left over after the delete set are `.trailingBytes`.
+    public static func decodeExactly(_ bytes: [UInt8]) throws(DecodingError) -> DecodedUpdate {
+        var columns = try Columns(bytes)
+        let u = try columns.decodeUpdate()
+        guard columns.rest.isAtEnd else { throw .trailingBytes(count: columns.rest.remaining, offset: columns.rest.offset) }
+        return u
+    }
+
     /// The nine columns and the rest reader.
     struct Columns {
         var keyClock: IntDiffOptRleDecoder

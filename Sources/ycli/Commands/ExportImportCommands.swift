@@ -63,9 +63,9 @@ struct StoreExport: ParsableCommand, JSONReporting {
 struct StoreImport: ParsableCommand, JSONReporting {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Apply update files (v1, from Yjs, yrs/pycrdt or 'ycli export') to the store.",
+        abstract: "Apply update files (v1 or v2, from Yjs, yrs/pycrdt or 'ycli export') to the store.",
         discussion: """
-        All files are read, decoded and tried on a copy of the document first: if any of them is unreadable or not a valid update, nothing is written. Then each file that brings something new becomes one journal row (origin "import NAME"). Updates whose dependencies are missing are kept and wait for them (the command warns). --json prints {"files": [{"file", "applied": Bool, "seq": Int or null (nothing new)}], "pending": Bool (changes wait for updates not imported yet)}, without the warning.
+        Each file may be v1 or v2 (detected: v1 unless it is only valid as v2; bytes left over after a v1 update are an error, not ignored). All files are read, decoded and tried on a copy of the document first: if any of them is unreadable or not a valid update, nothing is written. Then each file that brings something new becomes one journal row (origin "import NAME"). Updates whose dependencies are missing are kept and wait for them (the command warns). --json prints {"files": [{"file", "applied": Bool, "seq": Int or null (nothing new)}], "pending": Bool (changes wait for updates not imported yet)}, without the warning.
         """
     )
 
@@ -86,8 +86,9 @@ struct StoreImport: ParsableCommand, JSONReporting {
         var updates: [[UInt8]] = []
         for file in files {
             let bytes = try readInput(file)
-            _ = try decodeUpdate(bytes, file: file)
-            updates.append(bytes)
+            // v1 or v2 (detected); the journal and the document take v1.
+            let (format, update) = try decodeAnyUpdate(bytes, file: file)
+            updates.append(format == .v1 ? bytes : UpdateEncoderV1.encode(update))
         }
         let s = try StoreSession.open(options, writing: true)
         defer { s.close() }

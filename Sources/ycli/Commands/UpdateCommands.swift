@@ -5,8 +5,8 @@ import CRDT
 struct UpdateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "update",
-        abstract: "Apply, inspect, merge and diff v1 updates (raw update bytes; '-' reads standard input).",
-        subcommands: [Apply.self, Inspect.self, Merge.self, Diff.self, StateVectorOf.self]
+        abstract: "Apply, inspect, merge, diff and convert updates (raw update bytes; '-' reads standard input).",
+        subcommands: [Apply.self, Inspect.self, Merge.self, Diff.self, StateVectorOf.self, Convert.self]
     )
 }
 
@@ -16,6 +16,16 @@ func decodeUpdate(_ bytes: [UInt8], file: String) throws -> DecodedUpdate {
         return try UpdateDecoderV1.decode(bytes)
     } catch {
         throw CLIError("\(displayName(file)): not a valid v1 update: \(error)")
+    }
+}
+
+/// Decodes one update file in either format (`UpdateFormat.detect`: v1 unless it is only valid as
+/// v2; bytes left over after a v1 update are an error), naming the file in the error.
+func decodeAnyUpdate(_ bytes: [UInt8], file: String) throws -> (format: UpdateFormat, update: DecodedUpdate) {
+    do {
+        return try UpdateFormat.detect(bytes)
+    } catch {
+        throw CLIError("\(displayName(file)): not a valid update (v1 or v2): \(error)")
     }
 }
 
@@ -76,23 +86,25 @@ extension UpdateCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the decoded structs and delete set of an update.",
             discussion: """
-            The table has one row per struct: client, clock, length, kind (content type, GC or Skip), origin, right origin, parent/key (only written when the origins are absent) and a preview of the content. --json prints everything, content in full.
+            The update may be v1 or v2 (detected: v1 unless it is only valid as v2; bytes left over after a v1 update are an error). The first line names the format. The table has one row per struct: client, clock, length, kind (content type, GC or Skip), origin, right origin, parent/key (only written when the origins are absent) and a preview of the content. --json prints everything, content in full, with "format": "v1" or "v2".
             """
         )
 
         @Flag(help: "Print the full decoded update as JSON.")
         var json = false
 
-        @Argument(help: ArgumentHelp("Update file (v1); '-' = standard input.", valueName: "FILE"))
+        @Argument(help: ArgumentHelp("Update file (v1 or v2); '-' = standard input.", valueName: "FILE"))
         var file: String
 
         func run() throws {
             let bytes = try readInput(file)
-            let update = try decodeUpdate(bytes, file: file)
+            let (format, update) = try decodeAnyUpdate(bytes, file: file)
             if json {
-                Console.out(UpdateInspector.json(update, byteCount: bytes.count).rendered(pretty: true, prettyDepth: 4) + "\n")
+                var object = UpdateInspector.json(update, byteCount: bytes.count)
+                if case let .object(fields) = object { object = .object([("format", .string(format.rawValue))] + fields) }
+                Console.out(object.rendered(pretty: true, prettyDepth: 4) + "\n")
             } else {
-                Console.out(UpdateInspector.table(update, byteCount: bytes.count))
+                Console.out("format: \(format.rawValue)\n" + UpdateInspector.table(update, byteCount: bytes.count))
             }
         }
     }
@@ -213,6 +225,51 @@ extension UpdateCommand {
             if json {
                 let sorted = sv.clocks.sorted { $0.key < $1.key }
                 Console.out(JSON.object(sorted.map { (String($0.key), JSON.uint(UInt64($0.value))) }).rendered() + "\n")
+            }
+        }
+    }
+
+    struct Convert: ParsableCommand, JSONReporting {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert an update between format v1 and v2 (as Y.convertUpdateFormatV1ToV2 / V2ToV1).",
+            discussion: """
+            The input format is detected (v1 unless it is only valid as v2; bytes left over after a v1 update are an error). An input already in the target format is written unchanged. Prints nothing; --json prints {"output": OUT, "bytes": Int, "from": "v1"|"v2", "to": "v1"|"v2"} (with '-o -' standard output carries the update alone).
+            """
+        )
+
+        @Option(name: .customLong("to"), help: ArgumentHelp("The format to write: v1 or v2.", valueName: "FORMAT"))
+        var target: String
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the converted update.", valueName: "OUT"))
+        var output: String
+
+        @Flag(help: "Report the file written as a JSON object.")
+        var json = false
+
+        @Argument(help: ArgumentHelp("Update file (v1 or v2); '-' = standard input.", valueName: "FILE"))
+        var file: String
+
+        func validate() throws {
+            if UpdateFormat(rawValue: target) == nil { throw ValidationError("--to must be v1 or v2, not '\(target)'") }
+        }
+
+        func run() throws {
+            let to = UpdateFormat(rawValue: target)!
+            let bytes = try readInput(file)
+            let (from, _) = try decodeAnyUpdate(bytes, file: file)
+            let result: [UInt8]
+            do {
+                switch (from, to) {
+                case (.v1, .v2): result = try Updates.convertV1ToV2(bytes)
+                case (.v2, .v1): result = try Updates.convertV2ToV1(bytes)
+                default: result = bytes
+                }
+            } catch {
+                throw CLIError("\(displayName(file)): cannot convert: \(error)")
+            }
+            try writeOutput(result, to: output)
+            if json && output != "-" {
+                Console.out(outputJSON(output, bytes: result.count, [("from", .string(from.rawValue)), ("to", .string(to.rawValue))]))
             }
         }
     }
