@@ -23,7 +23,7 @@ if [ $# -gt 0 ]; then
 else
     # The suites that SIGKILL or SIGTERM servers holding many connections (child processes, all
     # cores busy) run after the rest: beside it they pushed in-process servers past their bounds.
-    heavy='ServerCrashTests|ServerShutdownTests'
+    heavy='ServerCrashTests|ServerShutdownTests|ServerFloodTests|ServerDescriptorTests'
     swift test --disable-xctest --parallel --skip "$heavy"
     status=$?
     swift test --disable-xctest --parallel --filter "$heavy" || status=$?

@@ -103,7 +103,7 @@ struct ServerFloodTests {
         print("unfinished y-pk-batch uploads: 20 × 4 MiB announced, budget 32 MiB; RSS \(before / Self.mib) -> peak \(peak / Self.mib) MiB; "
               + "\(codes.count) closed with \(Set(codes))")
         // Without the budget all 20 held 4 MiB each (+80 MiB and the copies on the way).
-        #expect(peak - before < 72 * Self.mib)  // measured +51
+        #expect(peak - before < 85 * Self.mib)  // measured +51 to +62; without the budget 80 MiB are held alone
 
         // The holders go: their bytes come back, and a chunked message goes through again.
         uploaders.removeAll()
