@@ -200,6 +200,28 @@ private final class Recorder {
         #expect(doc.stateVector == StateVector([1: 2, 3027: 19]))
     }
 
+    @Test func aZeroLengthItemWithAnOriginThatNeverComesParksNothing() throws {
+        // Found by the fuzzer (CRDTFuzz, release, 2026-12-06): a zero-length item of client 2011
+        // whose right origin (2011,257480) never comes sat on the dependency stack when it hit
+        // a dead end, so the items of 3011 above it were parked with it although their own
+        // dependency had arrived; a second apply integrated them (not idempotent).
+        let update = hex(
+            "03 05 c3 17 00 01 01 01 74 01 01 01 01 61 01 88 c3 17 01 03 77 04 73 74 72 36 76 01 01 6b 7d 00 " +
+            "75 02 7c 3f c0 00 00 7e 48 db 0f 01 01 7d 28 a7 db 0f 06 01 11 db 0f 00 01 01 01 61 01 48 db 0f " +
+            "c8 db 0f 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 10 00 00 00 00 " +
+            "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 db 0f 03 02 7d 80 0b 77 04 73 74 72 31 a1 db " +
+            "0f 06 01 08 f3 07 00 21 01 01 6d 02 6b 30 01 00 01 a1 f3 07 00 ff ff ff 02 01 00 01 47 db 0f 07 " +
+            "03 02 70 32 28 00 f3 07 04 01 63 01 77 01 76 07 00 f3 07 04 06 04 00 f3 07 06 02 74 78 03 c3 17 " +
+            "01 00 02 db 0f 04 00 01 04 01 06 01 16 01 f3 07 01 00 04")
+        let doc = YDoc(clientID: 1)
+        try doc.getText("t").insert(at: 0, "ab")
+        try doc.applyUpdate(update)
+        #expect(!doc.hasPending)
+        let once = doc.encodeStateAsUpdate()
+        try doc.applyUpdate(update)
+        #expect(doc.encodeStateAsUpdate() == once)
+    }
+
     @Test func badInputLeavesDocumentUnchanged() throws {
         let doc = YDoc(clientID: 1)
         try doc.getText("t").insert(at: 0, "hello")

@@ -54,7 +54,9 @@ extension DocStore {
         head = h
         while true {
             let s = u.structs[head]
-            if !s.isSkip {
+            // Zero-length structs carry nothing (integrateRaw drops them), so they have no
+            // dependencies either: one whose origin never comes must not park its neighbours.
+            if !s.isSkip && s.length > 0 {
                 let c = docIndex[Int(s.client)]
                 let local = state(c)
                 var dependency: UInt32 = .max
