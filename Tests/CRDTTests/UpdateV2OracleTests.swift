@@ -9,9 +9,11 @@ import TestSupport
 // YSYNC_SOAK=N multiplies the seeds, YSYNC_SEED=N replays one; a failing session writes its op log
 // to $TMPDIR/ysync-oracle-v2-seed<N>.log. The bridge writes delete-set clients descending (Yjs
 // 13.5.47+ order, which ysync follows; see YjsOracle).
-// Known difference, not in the v2 codec: with YSYNC_SOAK=5, seed 14038 ends with a full state v1
-// (and so v2) where ysync writes one GC struct of length 8 and Yjs two adjacent GCs of length 4
-// (the document's merging of garbage-collected neighbours, Sources/CRDT/Document).
+// Known difference, a Yjs version's: with YSYNC_SOAK=5, seed 14038 ends with a full state where
+// ysync writes one GC struct of length 8 and Debian's Yjs two adjacent GCs of length 4. Yjs 13.5.43
+// merges a struct with one left neighbour per step at the end of a transaction
+// (`tryToMergeWithLeft`, mergeStructs left to right); Yjs 13.6, whose bytes our fixtures hold and
+// ysync follows, merges whole chains (`tryToMergeWithLefts`, right to left). Same content.
 
 /// The updates a document emitted, in both formats.
 final class V2UpdateLog {
