@@ -109,6 +109,13 @@ public final class Journal {
         writerLock = nil
     }
 
+    /// Frees the pages SQLite keeps cached for this connection. A store stays open for as long
+    /// as its room is loaded and then only appends, so what a load or a compaction read is dead
+    /// weight (up to SQLite's 2 MiB cache per connection).
+    public func releaseCachedPages() {
+        db?.releaseCachedPages()
+    }
+
     // MARK: - helpers
 
     func connection() throws(JournalError) -> SQLiteConnection {

@@ -84,6 +84,7 @@ public final class JournaledDocument {
                     try journal.setMeta(lostSeenKey, String(lost))
                 }
             }
+            journal.releaseCachedPages()  // the load read every row once; appends need few pages
             return JournaledDocument(doc: doc, journal: journal, loadReport: report)
         } catch {
             journal.close()
@@ -232,7 +233,10 @@ public final class JournaledDocument {
     /// Compacts when the journal's thresholds are passed, from this document's state.
     public func compactIfNeeded() throws(JournalError) {
         _ = try flush()
-        if journal.needsCompaction { try journal.compact(document: doc) }
+        if journal.needsCompaction {
+            try journal.compact(document: doc)
+            journal.releaseCachedPages()
+        }
     }
 
     /// Closes the journal and releases the store's writer lock.

@@ -10,7 +10,11 @@ package final class SQLiteConnection {
 
     package enum Mode { case readWrite, readWriteCreate, readOnly }
 
+    /// Process-wide SQLite settings, applied once before the first connection opens.
+    private static let configured: Void = { _ = ysync_sqlite_no_bulk_page_cache() }()
+
     package init(path: String, mode: Mode) throws(SQLiteError) {
+        Self.configured
         self.path = path
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
@@ -39,6 +43,12 @@ package final class SQLiteConnection {
     }
 
     package var isOpen: Bool { handle != nil }
+
+    /// Frees the page cache this connection holds (pages a load or compaction read); later
+    /// statements read what they need again. Returns nothing: there is nothing to fail.
+    package func releaseCachedPages() {
+        if let h = handle { sqlite3_db_release_memory(h) }
+    }
 
     package func error(_ rc: Int32, _ operation: String) -> SQLiteError {
         SQLiteError(db: handle, code: rc, operation: operation)
