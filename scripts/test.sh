@@ -21,9 +21,14 @@ if [ $# -gt 0 ]; then
     swift test --disable-xctest --parallel "$@"
     status=$?
 else
-    # The suites that SIGKILL or SIGTERM servers holding many connections (child processes, all
-    # cores busy) run after the rest: beside it they pushed in-process servers past their bounds.
-    heavy='ServerCrashTests|ServerShutdownTests|ServerFloodTests|ServerDescriptorTests'
+    # The suites whose `ycli serve` children keep all cores busy run after the rest: beside it
+    # they pushed in-process servers past their bounds (URL timeouts in other suites).
+    # ServerCrashTests and ServerShutdownTests SIGKILL or SIGTERM servers holding many
+    # connections; ServerDescriptorTests fills a server's descriptor budget with rooms and
+    # sockets; ServerFloodTests (HTTP broadcasts, unfinished chunked uploads) and
+    # ServerAbuseFloodTests (awareness floods, 8 MB states, clients that never read) push
+    # megabytes through a server and read its RSS.
+    heavy='ServerCrashTests|ServerShutdownTests|ServerFloodTests|ServerDescriptorTests|ServerAbuseFloodTests'
     swift test --disable-xctest --parallel --skip "$heavy"
     status=$?
     swift test --disable-xctest --parallel --filter "$heavy" || status=$?
