@@ -97,13 +97,19 @@ import Testing
         #expect(try JournaledDocument.open(path: dir.file("store.ysync")).doc.getText("t").string == "!>direct")
     }
 
-    @Test func pendingUpdatesAreKept() throws {
-        let dir = TempDir()
+    /// Two updates of client 500: "abc", then "def" after it (the second waits for the first).
+    static func abcThenDef() throws -> [[UInt8]] {
         let other = YDoc(clientID: 500)
         var updates: [[UInt8]] = []
         other.observeUpdate { updates.append($0.update) }
         try other.getText("t").insert(at: 0, "abc")
         try other.getText("t").insert(at: 3, "def")
+        return updates
+    }
+
+    @Test func pendingUpdatesAreKept() throws {
+        let dir = TempDir()
+        let updates = try Self.abcThenDef()
         let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true)
         // The second update first: it waits for the first.
         #expect(try jd.apply(updates[1]) != nil)
@@ -124,11 +130,7 @@ import Testing
     /// so a durable-ack server and a Yjs client answered each other for ever.
     @Test func anUpdateThatChangesNothingWhileAPartWaitsIsNotAChange() throws {
         let dir = TempDir()
-        let other = YDoc(clientID: 500)
-        var updates: [[UInt8]] = []
-        other.observeUpdate { updates.append($0.update) }
-        try other.getText("t").insert(at: 0, "abc")
-        try other.getText("t").insert(at: 3, "def")
+        let updates = try Self.abcThenDef()
         let jd = try JournaledDocument.open(path: dir.file("store.ysync"), create: true)
         let parked = try #require(try jd.apply(updates[1]))
         let pending = jd.doc.pendingUpdate
